@@ -1,0 +1,65 @@
+/*
+ * The seam between the front door and the backends: normalised descriptors and the table of
+ * backend functions. Everything here has been validated by the front door (src/index_copy.c,
+ * src/tensor.c): backends never re-check shapes, dtypes or overlap, and only report what only
+ * they can see (index values living in device memory, allocation and device failures).
+ */
+#ifndef VKI_BACKEND_H
+#define VKI_BACKEND_H
+
+#include <stdint.h>
+#include "vkindex.h"
+
+struct vki_storage;
+
+/* A strided view: elements of elem_size bytes at storage + (offset + sum(i_k * strides[k]))
+ * * elem_size. Strides are >= 0 and in elements. ndim may be 0 (one element). */
+typedef struct vki_view {
+    struct vki_storage *storage;
+    int64_t offset;
+    int64_t elem_size;
+    int ndim;
+    int64_t shape[VKI_MAX_DIMS];
+    int64_t strides[VKI_MAX_DIMS];
+} vki_view;
+
+/* One index_copy: for every i in [0, index.shape[0]) the slice src.select(dim, i) goes to
+ * dst.select(dim, index[i]), the last occurrence winning. dst and src have the same ndim (>= 1,
+ * scalars already made 1-d), equal shapes outside dim, and src.shape[dim] == index count.
+ * index is 1-d with elem_size 4 (int32) or 8 (int64).
+ * base: when base.storage is not NULL (out of place), dst first receives a copy of base
+ * (same shape as dst) - but only once the index is known to be valid.
+ * check_index: whether index values must be bounds-checked (PyTorch checks them only when the
+ * slices are not empty). With check_index, a value outside [0, dst.shape[dim]) makes the
+ * backend return VKI_ERROR_INDEX with *bad_position set to the first such position and
+ * *bad_value to its value, having written nothing.
+ * No source, index or base that shares dst's storage overlaps it: the front door has already
+ * cloned those. */
+typedef struct vki_copy_op {
+    vki_view dst;
+    vki_view src;
+    vki_view index;
+    vki_view base;
+    int dim;
+    int check_index;
+} vki_copy_op;
+
+typedef struct vki_backend_ops {
+    const char *name;
+    void (*context_destroy)(void *impl);
+    /* Allocates bytes (> 0 or 0) of tensor storage into *impl. */
+    vki_status (*storage_create)(void *ctx_impl, uint64_t bytes, void **impl);
+    void (*storage_destroy)(void *ctx_impl, void *impl);
+    /* Packed row-major host data into / out of the view's elements. */
+    vki_status (*upload)(void *ctx_impl, const vki_view *dst, const void *host);
+    vki_status (*download)(void *ctx_impl, const vki_view *src, void *host);
+    /* dst = src elementwise (same shape, no overlap). */
+    vki_status (*copy)(void *ctx_impl, const vki_view *dst, const vki_view *src);
+    vki_status (*index_copy)(void *ctx_impl, const vki_copy_op *op, int64_t *bad_position,
+                             int64_t *bad_value);
+} vki_backend_ops;
+
+/* The CPU backend: creates its state for `threads` workers (>= 1). */
+vki_status vki_cpu_backend_create(int threads, const vki_backend_ops **ops, void **impl);
+
+#endif

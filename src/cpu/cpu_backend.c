@@ -1,0 +1,413 @@
+/*
+ * The CPU backend: storage in host memory, and index_copy as a loop nest over
+ * (outer dims, index positions, inner slice) with whole contiguous runs moved by memcpy,
+ * innermost-dim scatters by a typed element loop, and large calls split across the pool.
+ *
+ * Duplicates: one thread walking the index in order lets the last occurrence win by itself.
+ * When the work is split over index positions (few outer slices), a "last occurrence" flag per
+ * position is computed first and the other occurrences are skipped, so the result does not
+ * depend on the split.
+ */
+#include "../internal.h"
+#include "../layout.h"
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Calls moving fewer bytes than this run on the calling thread: waking workers costs more. */
+#define PARALLEL_MIN_BYTES (256 * 1024)
+/* Bytes per part below which more parts do not pay. */
+#define PART_MIN_BYTES (128 * 1024)
+
+typedef struct cpu_ctx {
+    vki_pool *pool;
+} cpu_ctx;
+
+static char *storage_ptr(const vki_view *v)
+{
+    return (char *)v->storage->impl + v->offset * v->elem_size;
+}
+
+static int parts_for(const cpu_ctx *c, int64_t bytes)
+{
+    if (bytes < PARALLEL_MIN_BYTES)
+        return 1;
+    int64_t parts = bytes / PART_MIN_BYTES;
+    int threads = vki_pool_threads(c->pool);
+    return parts < threads ? (int)parts : threads;
+}
+
+static void split(int64_t count, int part, int parts, int64_t *begin, int64_t *end)
+{
+    *begin = count * part / parts;
+    *end = count * (part + 1) / parts;
+}
+
+/* ---- strided copy (upload, download, clones, out-of-place base) ---- */
+
+typedef struct copy_job {
+    vki_loop loop;
+    char *dst;
+    const char *src;
+    int64_t elem_size;
+} copy_job;
+
+static void copy_part(void *arg, int part, int parts)
+{
+    const copy_job *j = arg;
+    int64_t rows = vki_loop_rows(&j->loop), b, e;
+    if (rows >= parts || j->loop.ndim == 0) {
+        split(rows, part, parts, &b, &e);
+        vki_loop_copy_rows(&j->loop, j->dst, j->src, j->elem_size, b, e);
+    } else { /* one long row: split its elements */
+        split(j->loop.shape[0], part, parts, &b, &e);
+        vki_copy_run(j->dst + b * j->loop.strides[0][0], j->loop.strides[0][0],
+                     j->src + b * j->loop.strides[1][0], j->loop.strides[1][0], e - b,
+                     j->elem_size);
+    }
+}
+
+/* Copies between two strided byte layouts of one shape (strides in elements). */
+static void strided_copy(cpu_ctx *c, int ndim, const int64_t *shape, char *dst,
+                         const int64_t *dst_strides, const char *src,
+                         const int64_t *src_strides, int64_t elem_size)
+{
+    copy_job j = {.loop = {.ndim = ndim, .nviews = 2}, .dst = dst, .src = src,
+                  .elem_size = elem_size};
+    for (int k = 0; k < ndim; k++) {
+        j.loop.shape[k] = shape[k];
+        j.loop.strides[0][k] = dst_strides[k] * elem_size;
+        j.loop.strides[1][k] = src_strides[k] * elem_size;
+    }
+    vki_loop_collapse(&j.loop);
+    int parts = parts_for(c, vki_numel(ndim, shape) * elem_size);
+    vki_pool_run(c->pool, copy_part, &j, parts);
+}
+
+static void packed_strides(int ndim, const int64_t *shape, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int k = ndim - 1; k >= 0; k--) {
+        strides[k] = s;
+        s *= shape[k];
+    }
+}
+
+static vki_status cpu_upload(void *impl, const vki_view *dst, const void *host)
+{
+    int64_t host_strides[VKI_MAX_DIMS];
+    packed_strides(dst->ndim, dst->shape, host_strides);
+    strided_copy(impl, dst->ndim, dst->shape, storage_ptr(dst), dst->strides, host,
+                 host_strides, dst->elem_size);
+    return VKI_OK;
+}
+
+static vki_status cpu_download(void *impl, const vki_view *src, void *host)
+{
+    int64_t host_strides[VKI_MAX_DIMS];
+    packed_strides(src->ndim, src->shape, host_strides);
+    strided_copy(impl, src->ndim, src->shape, host, host_strides, storage_ptr(src),
+                 src->strides, src->elem_size);
+    return VKI_OK;
+}
+
+static vki_status cpu_copy(void *impl, const vki_view *dst, const vki_view *src)
+{
+    strided_copy(impl, dst->ndim, dst->shape, storage_ptr(dst), dst->strides, storage_ptr(src),
+                 src->strides, dst->elem_size);
+    return VKI_OK;
+}
+
+/* ---- index_copy ---- */
+
+typedef struct scatter_plan {
+    char *dst;
+    const char *src;
+    int64_t elem_size;
+    vki_loop outer;             /* dims before dim: view 0 dst, view 1 src (bytes)          */
+    int64_t outer_count;
+    int64_t n;                  /* index positions                                          */
+    const int64_t *idx;
+    const uint8_t *skip;        /* non-NULL: skip[i] set for positions a later one overrides */
+    int64_t dst_dim_stride, src_dim_stride; /* bytes */
+    vki_loop inner;             /* dims after dim                                           */
+    int64_t inner_units;        /* rows of inner, or elements when inner has <= 1 dim       */
+    int64_t chunks;             /* each slice split into this many pieces of inner_units    */
+    bool by_outer;              /* parts own whole outer slices                             */
+} scatter_plan;
+
+static void outer_offsets(const scatter_plan *p, int64_t o, int64_t *doff, int64_t *soff)
+{
+    *doff = *soff = 0;
+    for (int k = p->outer.ndim - 1; k >= 0; k--) {
+        int64_t c = o % p->outer.shape[k];
+        o /= p->outer.shape[k];
+        *doff += c * p->outer.strides[0][k];
+        *soff += c * p->outer.strides[1][k];
+    }
+}
+
+/* Copies units [b, e) of one slice. */
+static void copy_slice(const scatter_plan *p, char *dst, const char *src, int64_t b, int64_t e)
+{
+    const vki_loop *in = &p->inner;
+    if (in->ndim == 0)
+        memcpy(dst, src, (size_t)p->elem_size);
+    else if (in->ndim == 1)
+        vki_copy_run(dst + b * in->strides[0][0], in->strides[0][0],
+                     src + b * in->strides[1][0], in->strides[1][0], e - b, p->elem_size);
+    else
+        vki_loop_copy_rows(in, dst, src, p->elem_size, b, e);
+}
+
+/* One element per slice: the innermost-dim scatter, typed so each copy is one move. */
+#define SCATTER_ELEMENTS(T)                                                                    \
+    for (int64_t i = 0; i < p->n; i++)                                                         \
+        memcpy(dst + p->idx[i] * p->dst_dim_stride, src + i * p->src_dim_stride, sizeof(T))
+
+typedef struct { uint64_t lo, hi; } u128;
+
+static void scatter_elements(const scatter_plan *p, char *dst, const char *src)
+{
+    switch (p->elem_size) {
+    case 1: SCATTER_ELEMENTS(uint8_t); break;
+    case 2: SCATTER_ELEMENTS(uint16_t); break;
+    case 4: SCATTER_ELEMENTS(uint32_t); break;
+    case 8: SCATTER_ELEMENTS(uint64_t); break;
+    default: SCATTER_ELEMENTS(u128); break;
+    }
+}
+
+static void scatter_part(void *arg, int part, int parts)
+{
+    const scatter_plan *p = arg;
+    int64_t doff, soff;
+    if (p->by_outer) {
+        int64_t ob, oe;
+        split(p->outer_count, part, parts, &ob, &oe);
+        for (int64_t o = ob; o < oe; o++) {
+            outer_offsets(p, o, &doff, &soff);
+            char *dst = p->dst + doff;
+            const char *src = p->src + soff;
+            if (p->inner.ndim == 0) {
+                scatter_elements(p, dst, src);
+                continue;
+            }
+            for (int64_t i = 0; i < p->n; i++)
+                copy_slice(p, dst + p->idx[i] * p->dst_dim_stride, src + i * p->src_dim_stride,
+                           0, p->inner_units);
+        }
+        return;
+    }
+    /* Flat units (o, i, chunk); duplicates are resolved by p->skip, so any split is right. */
+    int64_t ub, ue, current_o = -1;
+    split(p->outer_count * p->n * p->chunks, part, parts, &ub, &ue);
+    doff = soff = 0;
+    for (int64_t u = ub; u < ue; u++) {
+        int64_t chunk = u % p->chunks, slice = u / p->chunks;
+        int64_t o = slice / p->n, i = slice % p->n;
+        if (p->skip && p->skip[i])
+            continue;
+        if (o != current_o) {
+            outer_offsets(p, o, &doff, &soff);
+            current_o = o;
+        }
+        int64_t b, e;
+        split(p->inner_units, (int)chunk, (int)p->chunks, &b, &e);
+        copy_slice(p, p->dst + doff + p->idx[i] * p->dst_dim_stride,
+                   p->src + soff + i * p->src_dim_stride, b, e);
+    }
+}
+
+static int cmp_pairs(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* skip[i] = 1 when a later position writes the same slot. */
+static vki_status last_occurrence_flags(const int64_t *idx, int64_t n, int64_t dim_size,
+                                        uint8_t *skip)
+{
+    if (n < UINT32_MAX && dim_size <= 4 * n + 65536) {
+        uint32_t *last = calloc((size_t)dim_size, sizeof *last);
+        if (!last)
+            return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
+        for (int64_t i = 0; i < n; i++)
+            last[idx[i]] = (uint32_t)(i + 1);
+        for (int64_t i = 0; i < n; i++)
+            skip[i] = last[idx[i]] != (uint32_t)(i + 1);
+        free(last);
+        return VKI_OK;
+    }
+    int64_t *pairs = malloc((size_t)n * 2 * sizeof *pairs);
+    if (!pairs)
+        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
+    for (int64_t i = 0; i < n; i++) {
+        pairs[2 * i] = idx[i];
+        pairs[2 * i + 1] = i;
+    }
+    qsort(pairs, (size_t)n, 2 * sizeof *pairs, cmp_pairs);
+    for (int64_t i = 0; i < n; i++)
+        skip[pairs[2 * i + 1]] = i + 1 < n && pairs[2 * i + 2] == pairs[2 * i];
+    free(pairs);
+    return VKI_OK;
+}
+
+/* The index as contiguous int64: the tensor's own memory when it already is, else a copy. */
+static const int64_t *read_index(const vki_view *index, int64_t **owned)
+{
+    const char *p = storage_ptr(index);
+    const int64_t n = index->shape[0], stride = index->strides[0];
+    *owned = NULL;
+    if (index->elem_size == 8 && (stride == 1 || n <= 1))
+        return (const int64_t *)(const void *)p;
+    int64_t *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        if (index->elem_size == 8) {
+            memcpy(&v[i], p + i * stride * 8, 8);
+        } else {
+            int32_t x;
+            memcpy(&x, p + i * stride * 4, 4);
+            v[i] = x;
+        }
+    }
+    *owned = v;
+    return v;
+}
+
+static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, int64_t *bad_position,
+                                 int64_t *bad_value)
+{
+    cpu_ctx *c = impl;
+    const vki_view *dst = &op->dst, *src = &op->src;
+    const int d = op->dim;
+    const int64_t n = op->index.shape[0], dim_size = dst->shape[d], es = dst->elem_size;
+    int64_t *owned_idx = NULL;
+    uint8_t *skip = NULL;
+    const int64_t *idx = NULL;
+
+    if (op->check_index) {
+        idx = read_index(&op->index, &owned_idx);
+        if (!idx)
+            return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
+        for (int64_t i = 0; i < n; i++)
+            if (idx[i] < 0 || idx[i] >= dim_size) {
+                *bad_position = i;
+                *bad_value = idx[i];
+                free(owned_idx);
+                return VKI_ERROR_INDEX;
+            }
+    }
+    if (op->base.storage)
+        cpu_copy(c, dst, &op->base);
+    if (!op->check_index)
+        return VKI_OK;
+
+    scatter_plan p = {.dst = storage_ptr(dst), .src = storage_ptr(src), .elem_size = es,
+                      .outer = {.ndim = d, .nviews = 2}, .n = n, .idx = idx,
+                      .dst_dim_stride = dst->strides[d] * es, .src_dim_stride = src->strides[d] * es,
+                      .inner = {.ndim = dst->ndim - d - 1, .nviews = 2}, .chunks = 1};
+    for (int k = 0; k < d; k++) {
+        p.outer.shape[k] = dst->shape[k];
+        p.outer.strides[0][k] = dst->strides[k] * es;
+        p.outer.strides[1][k] = src->strides[k] * es;
+    }
+    for (int k = d + 1; k < dst->ndim; k++) {
+        p.inner.shape[k - d - 1] = dst->shape[k];
+        p.inner.strides[0][k - d - 1] = dst->strides[k] * es;
+        p.inner.strides[1][k - d - 1] = src->strides[k] * es;
+    }
+    vki_loop_collapse(&p.outer);
+    vki_loop_collapse(&p.inner);
+    p.outer_count = vki_numel(p.outer.ndim, p.outer.shape);
+    p.inner_units = p.inner.ndim <= 1 ? vki_numel(p.inner.ndim, p.inner.shape)
+                                      : vki_loop_rows(&p.inner);
+
+    const int64_t slice_bytes = vki_numel(p.inner.ndim, p.inner.shape) * es;
+    const int parts = parts_for(c, p.outer_count * n * slice_bytes);
+    p.by_outer = parts == 1 || p.outer_count >= 4 * (int64_t)parts;
+    vki_status st = VKI_OK;
+    if (!p.by_outer) {
+        const int64_t slices = p.outer_count * n, want = 4 * (int64_t)parts;
+        if (slices < want && p.inner.ndim > 0) {
+            p.chunks = (want + slices - 1) / slices;
+            if (p.chunks > p.inner_units)
+                p.chunks = p.inner_units;
+        }
+        if (n > 1) {
+            skip = malloc((size_t)n);
+            st = skip ? last_occurrence_flags(idx, n, dim_size, skip)
+                      : vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
+            p.skip = skip;
+        }
+    }
+    if (st == VKI_OK)
+        vki_pool_run(c->pool, scatter_part, &p, parts);
+    free(skip);
+    free(owned_idx);
+    return st;
+}
+
+/* ---- storage and context ---- */
+
+static vki_status cpu_storage_create(void *impl, uint64_t bytes, void **out)
+{
+    (void)impl;
+    /* 64-byte aligned so whole cache lines and vector moves line up with element 0. */
+    uint64_t rounded = (bytes + 63) & ~(uint64_t)63;
+    if (rounded < bytes || rounded > SIZE_MAX)
+        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY,
+                        "vki_tensor_create: %llu bytes cannot be allocated on this host",
+                        (unsigned long long)bytes);
+    void *p = aligned_alloc(64, rounded ? (size_t)rounded : 64);
+    if (!p)
+        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY,
+                        "vki_tensor_create: out of host memory allocating %llu bytes",
+                        (unsigned long long)bytes);
+    *out = p;
+    return VKI_OK;
+}
+
+static void cpu_storage_destroy(void *impl, void *storage)
+{
+    (void)impl;
+    free(storage);
+}
+
+static void cpu_context_destroy(void *impl)
+{
+    cpu_ctx *c = impl;
+    vki_pool_destroy(c->pool);
+    free(c);
+}
+
+static const vki_backend_ops cpu_ops = {
+    .name = "cpu",
+    .context_destroy = cpu_context_destroy,
+    .storage_create = cpu_storage_create,
+    .storage_destroy = cpu_storage_destroy,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .copy = cpu_copy,
+    .index_copy = cpu_index_copy,
+};
+
+vki_status vki_cpu_backend_create(int threads, const vki_backend_ops **ops, void **impl)
+{
+    cpu_ctx *c = calloc(1, sizeof *c);
+    if (c)
+        c->pool = vki_pool_create(threads);
+    if (!c || !c->pool) {
+        free(c);
+        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
+    }
+    *ops = &cpu_ops;
+    *impl = c;
+    return VKI_OK;
+}

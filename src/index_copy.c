@@ -1,0 +1,325 @@
+/*
+ * The front door of index_copy_ / index_copy: PyTorch's checks (rules 1-12 of DESIGN.md
+ * section 1) in PyTorch's order with its statuses and words, normalisation (dim wrapped,
+ * scalars as 1-d), clones of inputs that share memory with the written tensor, and then one
+ * call into the backend. Rule 12 (index values) is checked by the backend, which can see the
+ * values, and worded here.
+ */
+#include "internal.h"
+#include "layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond, status, ...)                                                               \
+    do {                                                                                       \
+        if (!(cond))                                                                           \
+            return vki_fail(status, __VA_ARGS__);                                              \
+    } while (0)
+
+static const char overlap_internal_msg[] =
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation.";
+static const char overlap_msg[] =
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer "
+    "to a single memory location. Please clone() the tensor before performing the operation.";
+
+/* PyTorch's is_non_overlapping_and_dense: some permutation of the dims of size >= 2 has
+ * contiguous strides. */
+static bool is_dense(const vki_tensor *t)
+{
+    if (t->ndim == 0)
+        return true;
+    if (t->ndim == 1)
+        return t->shape[0] < 2 || t->strides[0] == 1;
+    int perm[VKI_MAX_DIMS], n = 0;
+    for (int k = 0; k < t->ndim; k++)
+        if (t->shape[k] >= 2)
+            perm[n++] = k;
+    for (int a = 1; a < n; a++) /* insertion sort by stride: at most VKI_MAX_DIMS dims */
+        for (int b = a; b > 0 && t->strides[perm[b]] < t->strides[perm[b - 1]]; b--) {
+            int tmp = perm[b];
+            perm[b] = perm[b - 1];
+            perm[b - 1] = tmp;
+        }
+    int64_t required = 1;
+    for (int i = 0; i < n; i++) {
+        if (t->strides[perm[i]] != required)
+            return false;
+        required *= t->shape[perm[i]];
+    }
+    return true;
+}
+
+static bool has_internal_overlap(const vki_tensor *t)
+{
+    if (vki_numel(t->ndim, t->shape) == 0 || is_dense(t))
+        return false;
+    for (int k = 0; k < t->ndim; k++)
+        if (t->strides[k] == 0 && t->shape[k] > 1)
+            return true;
+    return false;
+}
+
+static void byte_span(const vki_tensor *t, uint64_t *lo, uint64_t *hi)
+{
+    vki_view_span(t->ndim, t->shape, t->strides, t->offset, (int64_t)vki_dtype_size(t->dtype),
+                  lo, hi);
+}
+
+/* Whether the elements of a and b may share bytes (conservative: their spans intersect). */
+static bool spans_intersect(const vki_tensor *a, const vki_tensor *b)
+{
+    if (a->storage != b->storage)
+        return false;
+    uint64_t alo, ahi, blo, bhi;
+    byte_span(a, &alo, &ahi);
+    byte_span(b, &blo, &bhi);
+    return alo < bhi && blo < ahi;
+}
+
+/* PyTorch's assert_no_overlap: both dense and their memory ranges intersect. */
+static bool dense_overlap(const vki_tensor *a, const vki_tensor *b)
+{
+    return is_dense(a) && is_dense(b) && spans_intersect(a, b);
+}
+
+static bool same_view(const vki_tensor *a, const vki_tensor *b)
+{
+    if (a->storage != b->storage || a->offset != b->offset || a->ndim != b->ndim)
+        return false;
+    for (int k = 0; k < a->ndim; k++)
+        if (a->shape[k] != b->shape[k] || (a->shape[k] > 1 && a->strides[k] != b->strides[k]))
+            return false;
+    return true;
+}
+
+/* "4 5": PyTorch prints a slice shape as its sizes separated by spaces. */
+static void format_sizes(char *buf, size_t cap, int ndim, const int64_t *shape, int skip)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int k = 0; k < ndim && used < cap; k++) {
+        if (k == skip)
+            continue;
+        used += (size_t)snprintf(buf + used, cap - used, "%s%lld", used ? " " : "",
+                                 (long long)shape[k]);
+    }
+}
+
+/* "[4, 5]" for shapes in our own messages. */
+static void format_shape(char *buf, size_t cap, int ndim, const int64_t *shape)
+{
+    size_t used = (size_t)snprintf(buf, cap, "[");
+    for (int k = 0; k < ndim && used < cap; k++)
+        used += (size_t)snprintf(buf + used, cap - used, "%s%lld", k ? ", " : "",
+                                 (long long)shape[k]);
+    if (used < cap)
+        snprintf(buf + used, cap - used, "]");
+}
+
+static vki_view view_1d(const vki_tensor *t)
+{
+    vki_view v = vki_tensor_as_view(t);
+    if (v.ndim == 0) {
+        v.ndim = 1;
+        v.shape[0] = 1;
+        v.strides[0] = 1;
+    }
+    return v;
+}
+
+/* A temporary contiguous copy of a view, for inputs that share memory with dst. */
+typedef struct clone {
+    vki_storage storage;
+    bool live;
+} clone;
+
+static vki_status clone_view(vki_context *ctx, vki_view *v, clone *c)
+{
+    int64_t numel = vki_numel(v->ndim, v->shape);
+    vki_status st = ctx->ops->storage_create(ctx->impl, (uint64_t)(numel * v->elem_size),
+                                             &c->storage.impl);
+    if (st != VKI_OK)
+        return st;
+    c->storage.ctx = ctx;
+    c->storage.bytes = (uint64_t)(numel * v->elem_size);
+    c->live = true;
+    vki_view tmp = *v;
+    tmp.storage = &c->storage;
+    tmp.offset = 0;
+    int64_t s = 1;
+    for (int k = v->ndim - 1; k >= 0; k--) {
+        tmp.strides[k] = s;
+        s *= v->shape[k];
+    }
+    st = ctx->ops->copy(ctx->impl, &tmp, v);
+    if (st == VKI_OK)
+        *v = tmp;
+    return st;
+}
+
+static void clone_release(vki_context *ctx, clone *c)
+{
+    if (c->live)
+        ctx->ops->storage_destroy(ctx->impl, c->storage.impl);
+}
+
+static const char *context_label(const vki_tensor *t, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "context %llu (%s)", (unsigned long long)t->storage->ctx->serial,
+             t->storage->ctx->device_name);
+    return buf;
+}
+
+/* out: the written tensor; self: the tensor whose values out starts from (== out in place). */
+static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_tensor *self,
+                                  int64_t dim, const vki_tensor *index,
+                                  const vki_tensor *source)
+{
+    const bool in_place = out == self;
+    CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", api, in_place ? "self" : "out");
+    CHECK(self, VKI_ERROR_INVALID_ARGUMENT, "%s: self is NULL", api);
+    CHECK(index, VKI_ERROR_INVALID_ARGUMENT, "%s: index is NULL", api);
+    CHECK(source, VKI_ERROR_INVALID_ARGUMENT, "%s: source is NULL", api);
+
+    /* Rule 1: dim, wrapped as PyTorch's maybe_wrap_dim (a scalar counts as 1-d). */
+    const int64_t wrap = self->ndim > 0 ? self->ndim : 1;
+    CHECK(dim >= -wrap && dim < wrap, VKI_ERROR_INDEX,
+          "Dimension out of range (expected to be in range of [%lld, %lld], but got %lld)",
+          (long long)-wrap, (long long)(wrap - 1), (long long)dim);
+    const int d = (int)(dim < 0 ? dim + wrap : dim);
+
+    /* out must look like self (PyTorch would resize it; we cannot resize a user's view). */
+    if (!in_place) {
+        CHECK(out->dtype == self->dtype, VKI_ERROR_INVALID_ARGUMENT,
+              "Expected out tensor to have dtype %s, but got %s instead",
+              vki_dtype_name(self->dtype), vki_dtype_name(out->dtype));
+        bool same_shape = out->ndim == self->ndim;
+        for (int k = 0; same_shape && k < out->ndim; k++)
+            same_shape = out->shape[k] == self->shape[k];
+        if (!same_shape) {
+            char want[400], got[400];
+            format_shape(want, sizeof want, self->ndim, self->shape);
+            format_shape(got, sizeof got, out->ndim, out->shape);
+            return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                            "Expected out tensor to have shape %s (the shape of self), but got "
+                            "%s instead", want, got);
+        }
+    }
+
+    /* Rules 2 and 3: overlap of the written tensor with itself and with the inputs. */
+    CHECK(!has_internal_overlap(out), VKI_ERROR_INVALID_ARGUMENT, "%s", overlap_internal_msg);
+    CHECK(!dense_overlap(out, index) && !dense_overlap(out, source), VKI_ERROR_INVALID_ARGUMENT,
+          "%s", overlap_msg);
+    const bool out_is_self = in_place || same_view(out, self);
+    CHECK(out_is_self || !dense_overlap(out, self), VKI_ERROR_INVALID_ARGUMENT, "%s",
+          overlap_msg);
+
+    /* Rules 4-6: ranks. */
+    CHECK(index->ndim < 2, VKI_ERROR_INDEX,
+          "index_copy_(): Index should have dimension 1 or 0 (got %d)", index->ndim);
+    const int64_t n = vki_numel(index->ndim, index->shape);
+    CHECK(!(source->ndim == 0 && n != 1), VKI_ERROR_INDEX,
+          "index_copy_(): When source is scalar, index should have one element (got %lld)",
+          (long long)n);
+    CHECK(source->ndim == self->ndim || source->ndim == 0 || self->ndim == 0, VKI_ERROR_INDEX,
+          "index_copy_(): When source and destination are not scalars, their dimensionality "
+          "must match. Source dimensionality (%d), destination dimensionality (%d)",
+          source->ndim, self->ndim);
+
+    /* Rules 7-9: dtypes and contexts. */
+    CHECK(index->dtype == VKI_INT64 || index->dtype == VKI_INT32, VKI_ERROR_INVALID_ARGUMENT,
+          "index_copy_(): Expected a long tensor for index, but got %s",
+          vki_dtype_name(index->dtype));
+    CHECK(self->dtype == source->dtype, VKI_ERROR_INVALID_ARGUMENT,
+          "index_copy_(): self and source expected to have the same dtype, but got (self) %s "
+          "and (source) %s",
+          vki_dtype_name(self->dtype), vki_dtype_name(source->dtype));
+    vki_context *ctx = self->storage->ctx;
+    char l1[300], l2[300], l3[300];
+    CHECK(index->storage->ctx == ctx && source->storage->ctx == ctx, VKI_ERROR_INVALID_ARGUMENT,
+          "index_copy_(): self, index and source expected to be in the same context, but got "
+          "(self) %s, (index) %s, and (source) %s",
+          context_label(self, l1, sizeof l1), context_label(index, l2, sizeof l2),
+          context_label(source, l3, sizeof l3));
+    CHECK(out->storage->ctx == ctx, VKI_ERROR_INVALID_ARGUMENT,
+          "index_copy(): out and self expected to be in the same context, but got (out) %s and "
+          "(self) %s",
+          context_label(out, l1, sizeof l1), context_label(self, l2, sizeof l2));
+
+    /* Rule 10: equal shapes outside dim (a scalar's slice shape is empty). */
+    bool same_slices = (self->ndim ? self->ndim - 1 : 0) == (source->ndim ? source->ndim - 1 : 0);
+    if (same_slices && self->ndim > 0 && source->ndim > 0)
+        for (int k = 0; k < self->ndim; k++)
+            if (k != d && self->shape[k] != source->shape[k])
+                same_slices = false;
+    if (!same_slices) {
+        char dst_sizes[400], src_sizes[400];
+        format_sizes(dst_sizes, sizeof dst_sizes, self->ndim, self->shape, d);
+        format_sizes(src_sizes, sizeof src_sizes, source->ndim, source->shape, d);
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                        "index_copy_(): Source/destination tensor must have same slice shapes. "
+                        "Destination slice shape: %s at dimension %d and source slice shape: %s "
+                        "at dimension 0.",
+                        dst_sizes, d, src_sizes);
+    }
+
+    /* Rule 11: one index per source slice. */
+    CHECK(source->ndim == 0 || n == source->shape[d], VKI_ERROR_INDEX,
+          "index_copy_(): Number of indices (%lld) should be equal to source.size(dim) (%lld)",
+          (long long)n, (long long)(source->ndim ? source->shape[d] : 1));
+
+    /* Normalise for the backend. */
+    vki_copy_op op = {.dst = view_1d(out), .src = view_1d(source), .index = view_1d(index),
+                      .dim = d};
+    if (!out_is_self)
+        op.base = view_1d(self);
+    int64_t slice_numel = 1;
+    for (int k = 0; k < op.dst.ndim; k++)
+        if (k != d)
+            slice_numel *= op.dst.shape[k];
+    op.check_index = n > 0 && slice_numel > 0;
+    if (!op.check_index && out_is_self)
+        return VKI_OK; /* nothing to copy and nothing to check */
+
+    /* Inputs that share memory with out (not a rule-3 error, as they are not dense) are read
+     * completely before anything is written: clone them first. */
+    clone clones[3] = {{.live = false}, {.live = false}, {.live = false}};
+    vki_status st = VKI_OK;
+    if (spans_intersect(out, source))
+        st = clone_view(ctx, &op.src, &clones[0]);
+    if (st == VKI_OK && spans_intersect(out, index))
+        st = clone_view(ctx, &op.index, &clones[1]);
+    if (st == VKI_OK && !out_is_self && spans_intersect(out, self))
+        st = clone_view(ctx, &op.base, &clones[2]);
+
+    int64_t bad_position = -1, bad_value = 0;
+    if (st == VKI_OK)
+        st = ctx->ops->index_copy(ctx->impl, &op, &bad_position, &bad_value);
+    for (int c = 0; c < 3; c++)
+        clone_release(ctx, &clones[c]);
+    if (st == VKI_ERROR_INDEX)
+        return vki_fail(VKI_ERROR_INDEX,
+                        "index_copy_(): index %lld is out of bounds for dimension %d with size "
+                        "%lld",
+                        (long long)bad_value, d, (long long)op.dst.shape[d]);
+    return st;
+}
+
+vki_status vki_index_copy_(vki_tensor *self, int64_t dim, const vki_tensor *index,
+                           const vki_tensor *source)
+{
+    return index_copy_impl("vki_index_copy_", self, self, dim, index, source);
+}
+
+vki_status vki_index_copy(vki_tensor *out, const vki_tensor *self, int64_t dim,
+                          const vki_tensor *index, const vki_tensor *source)
+{
+    if (!out)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_index_copy: out is NULL");
+    if (!self)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_index_copy: self is NULL");
+    return index_copy_impl("vki_index_copy", out, self, dim, index, source);
+}

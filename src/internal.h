@@ -1,0 +1,62 @@
+/*
+ * Internal types shared by the front door, the tensor bookkeeping and the backends: the
+ * context, storage and tensor objects, the thread-local error, and checked 64-bit arithmetic.
+ */
+#ifndef VKI_INTERNAL_H
+#define VKI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "vkindex.h"
+#include "backend.h"
+
+struct vki_context {
+    int64_t refs;                  /* the user's handle + one per live storage              */
+    uint64_t serial;               /* names the context in messages ("context 3")           */
+    vki_backend kind;              /* CPU or VULKAN                                          */
+    const vki_backend_ops *ops;
+    void *impl;                    /* the backend's own state                                */
+    char device_name[256];
+};
+
+typedef struct vki_storage {
+    int64_t refs;                  /* one per tensor handle viewing it                       */
+    vki_context *ctx;
+    uint64_t bytes;
+    void *impl;                    /* the backend's allocation                              */
+} vki_storage;
+
+struct vki_tensor {
+    vki_storage *storage;
+    vki_dtype dtype;
+    int ndim;
+    int64_t shape[VKI_MAX_DIMS];
+    int64_t strides[VKI_MAX_DIMS];
+    int64_t offset;
+};
+
+/* Records the message of a failure for vki_last_error() and returns status. */
+vki_status vki_fail(vki_status status, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Checked arithmetic: false on overflow (the result is then unspecified). */
+static inline bool vki_mul_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+    return !__builtin_mul_overflow(a, b, r);
+}
+static inline bool vki_add_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+    return !__builtin_add_overflow(a, b, r);
+}
+
+/* The descriptor of a tensor as backends see it (see backend.h). */
+vki_view vki_tensor_as_view(const vki_tensor *t);
+
+void vki_context_release(vki_context *ctx);
+
+#endif

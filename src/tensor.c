@@ -1,0 +1,213 @@
+/*
+ * Tensors: shape, stride and view bookkeeping shared by all backends, the reference-counted
+ * storage, and the checks of tensor_create / tensor_view / upload / download.
+ */
+#include "internal.h"
+#include "layout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond, status, ...)                                                               \
+    do {                                                                                       \
+        if (!(cond))                                                                           \
+            return vki_fail(status, __VA_ARGS__);                                              \
+    } while (0)
+
+vki_view vki_tensor_as_view(const vki_tensor *t)
+{
+    vki_view v = {.storage = t->storage, .offset = t->offset,
+                  .elem_size = (int64_t)vki_dtype_size(t->dtype), .ndim = t->ndim};
+    memcpy(v.shape, t->shape, sizeof v.shape);
+    memcpy(v.strides, t->strides, sizeof v.strides);
+    return v;
+}
+
+static vki_status check_shape(const char *fn, int ndim, const int64_t *shape)
+{
+    CHECK(ndim >= 0 && ndim <= VKI_MAX_DIMS, VKI_ERROR_INVALID_ARGUMENT,
+          "%s: ndim must be in [0, %d] (got %d)", fn, VKI_MAX_DIMS, ndim);
+    CHECK(ndim == 0 || shape, VKI_ERROR_INVALID_ARGUMENT, "%s: shape is NULL", fn);
+    for (int k = 0; k < ndim; k++)
+        CHECK(shape[k] >= 0, VKI_ERROR_INVALID_ARGUMENT,
+              "%s: size %lld of dimension %d is negative", fn, (long long)shape[k], k);
+    return VKI_OK;
+}
+
+/* PyTorch's contiguous strides: a size-0 dimension counts as 1. Fails if a stride or the
+ * element count overflows int64 (the byte size is checked by the caller). */
+static bool contiguous_strides(int ndim, const int64_t *shape, int64_t *strides)
+{
+    uint64_t s = 1;
+    for (int k = ndim - 1; k >= 0; k--) {
+        if (s > INT64_MAX)
+            return false;
+        strides[k] = (int64_t)s;
+        if (!vki_mul_u64(s, shape[k] > 1 ? (uint64_t)shape[k] : 1, &s))
+            return false;
+    }
+    return s <= INT64_MAX;
+}
+
+static vki_tensor *tensor_alloc(vki_storage *storage, vki_dtype dtype, int ndim,
+                                const int64_t *shape, const int64_t *strides, int64_t offset)
+{
+    vki_tensor *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->storage = storage;
+    t->dtype = dtype;
+    t->ndim = ndim;
+    if (ndim > 0) {
+        memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+        memcpy(t->strides, strides, (size_t)ndim * sizeof *strides);
+    }
+    t->offset = offset;
+    storage->refs++;
+    return t;
+}
+
+vki_status vki_tensor_create(vki_context *ctx, vki_dtype dtype, int ndim, const int64_t *shape,
+                             vki_tensor **out)
+{
+    static const char fn[] = "vki_tensor_create";
+    CHECK(ctx, VKI_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    CHECK((unsigned)dtype < VKI_DTYPE_COUNT, VKI_ERROR_INVALID_ARGUMENT,
+          "%s: dtype %d is not a vki_dtype value", fn, (int)dtype);
+    vki_status st = check_shape(fn, ndim, shape);
+    if (st != VKI_OK)
+        return st;
+    int64_t strides[VKI_MAX_DIMS];
+    uint64_t numel = 1, bytes;
+    bool ok = contiguous_strides(ndim, shape, strides);
+    for (int k = 0; ok && k < ndim; k++)
+        ok = vki_mul_u64(numel, (uint64_t)shape[k], &numel);
+    ok = ok && vki_mul_u64(numel, vki_dtype_size(dtype), &bytes) && bytes <= INT64_MAX;
+    CHECK(ok, VKI_ERROR_INVALID_ARGUMENT,
+          "%s: the tensor's size in bytes does not fit in 64 bits", fn);
+
+    vki_storage *storage = calloc(1, sizeof *storage);
+    CHECK(storage, VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
+    st = ctx->ops->storage_create(ctx->impl, bytes, &storage->impl);
+    if (st != VKI_OK) {
+        free(storage);
+        return st;
+    }
+    storage->ctx = ctx;
+    storage->bytes = bytes;
+    vki_tensor *t = tensor_alloc(storage, dtype, ndim, shape, strides, 0);
+    if (!t) {
+        ctx->ops->storage_destroy(ctx->impl, storage->impl);
+        free(storage);
+        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
+    }
+    ctx->refs++;
+    *out = t;
+    return VKI_OK;
+}
+
+vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
+                           const int64_t *strides, int64_t offset, vki_tensor **out)
+{
+    static const char fn[] = "vki_tensor_view";
+    CHECK(base, VKI_ERROR_INVALID_ARGUMENT, "%s: base is NULL", fn);
+    CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: out is NULL", fn);
+    vki_status st = check_shape(fn, ndim, shape);
+    if (st != VKI_OK)
+        return st;
+    int64_t own_strides[VKI_MAX_DIMS];
+    if (!strides) {
+        CHECK(contiguous_strides(ndim, shape, own_strides), VKI_ERROR_INVALID_ARGUMENT,
+              "%s: the view's size does not fit in 64 bits", fn);
+        strides = own_strides;
+    }
+    CHECK(offset >= 0, VKI_ERROR_INVALID_ARGUMENT, "%s: offset %lld is negative", fn,
+          (long long)offset);
+    for (int k = 0; k < ndim; k++)
+        CHECK(strides[k] >= 0, VKI_ERROR_INVALID_ARGUMENT,
+              "%s: stride %lld of dimension %d is negative", fn, (long long)strides[k], k);
+
+    /* The last element, offset + sum((size - 1) * stride), must lie inside the storage, and
+     * the element count (a zero stride repeats elements) must have a 64-bit byte size. */
+    uint64_t es = vki_dtype_size(base->dtype), last = (uint64_t)offset, end_bytes, numel = 1;
+    bool empty = false, ok = true;
+    for (int k = 0; k < ndim; k++)
+        ok = ok && vki_mul_u64(numel, (uint64_t)shape[k], &numel);
+    CHECK(ok && vki_mul_u64(numel, es, &numel) && numel <= INT64_MAX,
+          VKI_ERROR_INVALID_ARGUMENT, "%s: the view's size in bytes does not fit in 64 bits", fn);
+    for (int k = 0; k < ndim; k++) {
+        uint64_t step;
+        if (shape[k] == 0)
+            empty = true;
+        else
+            ok = ok && vki_mul_u64((uint64_t)shape[k] - 1, (uint64_t)strides[k], &step) &&
+                 vki_add_u64(last, step, &last);
+    }
+    if (!empty) {
+        ok = ok && vki_add_u64(last, 1, &end_bytes) && vki_mul_u64(end_bytes, es, &end_bytes);
+        CHECK(ok && end_bytes <= base->storage->bytes, VKI_ERROR_INVALID_ARGUMENT,
+              "%s: the view reaches outside its storage (storage of %llu bytes, view of shape "
+              "%d-d with offset %lld needs %s bytes)",
+              fn, (unsigned long long)base->storage->bytes, ndim, (long long)offset,
+              ok ? "more" : "more than 2^64");
+    }
+    vki_tensor *t = tensor_alloc(base->storage, base->dtype, ndim, shape, strides, offset);
+    CHECK(t, VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
+    *out = t;
+    return VKI_OK;
+}
+
+void vki_tensor_destroy(vki_tensor *t)
+{
+    if (!t)
+        return;
+    vki_storage *s = t->storage;
+    free(t);
+    if (--s->refs > 0)
+        return;
+    vki_context *ctx = s->ctx;
+    ctx->ops->storage_destroy(ctx->impl, s->impl);
+    free(s);
+    vki_context_release(ctx);
+}
+
+vki_dtype vki_tensor_dtype(const vki_tensor *t) { return t ? t->dtype : VKI_BOOL; }
+int vki_tensor_ndim(const vki_tensor *t) { return t ? t->ndim : 0; }
+const int64_t *vki_tensor_shape(const vki_tensor *t) { return t ? t->shape : NULL; }
+const int64_t *vki_tensor_strides(const vki_tensor *t) { return t ? t->strides : NULL; }
+int64_t vki_tensor_offset(const vki_tensor *t) { return t ? t->offset : 0; }
+int64_t vki_tensor_numel(const vki_tensor *t) { return t ? vki_numel(t->ndim, t->shape) : 0; }
+
+static vki_status check_transfer(const char *fn, const vki_tensor *t, const void *host,
+                                 size_t bytes)
+{
+    CHECK(t, VKI_ERROR_INVALID_ARGUMENT, "%s: tensor is NULL", fn);
+    uint64_t want = (uint64_t)vki_numel(t->ndim, t->shape) * vki_dtype_size(t->dtype);
+    CHECK(bytes == want, VKI_ERROR_INVALID_ARGUMENT,
+          "%s: bytes is %zu but the tensor holds %llu bytes (%lld elements of %zu bytes)", fn,
+          bytes, (unsigned long long)want, (long long)vki_numel(t->ndim, t->shape),
+          vki_dtype_size(t->dtype));
+    CHECK(host || bytes == 0, VKI_ERROR_INVALID_ARGUMENT, "%s: host is NULL", fn);
+    return VKI_OK;
+}
+
+vki_status vki_tensor_upload(vki_tensor *t, const void *host, size_t bytes)
+{
+    vki_status st = check_transfer("vki_tensor_upload", t, host, bytes);
+    if (st != VKI_OK || bytes == 0)
+        return st;
+    vki_view v = vki_tensor_as_view(t);
+    vki_context *ctx = t->storage->ctx;
+    return ctx->ops->upload(ctx->impl, &v, host);
+}
+
+vki_status vki_tensor_download(const vki_tensor *t, void *host, size_t bytes)
+{
+    vki_status st = check_transfer("vki_tensor_download", t, host, bytes);
+    if (st != VKI_OK || bytes == 0)
+        return st;
+    vki_view v = vki_tensor_as_view(t);
+    vki_context *ctx = t->storage->ctx;
+    return ctx->ops->download(ctx->impl, &v, host);
+}
