@@ -76,7 +76,7 @@ static bool spans_intersect(const vki_tensor *a, const vki_tensor *b)
     uint64_t alo, ahi, blo, bhi;
     byte_span(a, &alo, &ahi);
     byte_span(b, &blo, &bhi);
-    return alo < bhi && blo < ahi;
+    return alo < ahi && blo < bhi && alo < bhi && blo < ahi; /* an empty span meets nothing */
 }
 
 /* PyTorch's assert_no_overlap: both dense and their memory ranges intersect. */

@@ -56,11 +56,11 @@ typedef struct copy_job {
 static void copy_part(void *arg, int part, int parts)
 {
     const copy_job *j = arg;
-    int64_t rows = vki_loop_rows(&j->loop), b, e;
-    if (rows >= parts || j->loop.ndim == 0) {
-        split(rows, part, parts, &b, &e);
+    int64_t b, e;
+    if (j->loop.ndim != 1) {
+        split(vki_loop_rows(&j->loop), part, parts, &b, &e);
         vki_loop_copy_rows(&j->loop, j->dst, j->src, j->elem_size, b, e);
-    } else { /* one long row: split its elements */
+    } else { /* one row: split its elements */
         split(j->loop.shape[0], part, parts, &b, &e);
         vki_copy_run(j->dst + b * j->loop.strides[0][0], j->loop.strides[0][0],
                      j->src + b * j->loop.strides[1][0], j->loop.strides[1][0], e - b,
@@ -80,8 +80,11 @@ static void strided_copy(cpu_ctx *c, int ndim, const int64_t *shape, char *dst,
         j.loop.strides[0][k] = dst_strides[k] * elem_size;
         j.loop.strides[1][k] = src_strides[k] * elem_size;
     }
+    const int64_t numel = vki_numel(ndim, shape);
+    if (numel == 0)
+        return;
     vki_loop_collapse(&j.loop);
-    int parts = parts_for(c, vki_numel(ndim, shape) * elem_size);
+    int parts = parts_for(c, numel * elem_size);
     vki_pool_run(c->pool, copy_part, &j, parts);
 }
 

@@ -1,0 +1,92 @@
+/* Helpers shared by the test programs (see common.h). */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static vki_context *shared_ctx;
+
+vki_context *test_context(void)
+{
+    if (!shared_ctx) {
+        vki_status st = vki_context_create(NULL, &shared_ctx);
+        if (st != VKI_OK) {
+            fprintf(stderr, "cannot create the context under test: %s: %s\n",
+                    vki_status_string(st), vki_last_error());
+            exit(1);
+        }
+        fprintf(stderr, "# backend %s, device %s\n",
+                vki_context_backend(shared_ctx) == VKI_BACKEND_VULKAN ? "vulkan" : "cpu",
+                vki_context_device_name(shared_ctx));
+    }
+    return shared_ctx;
+}
+
+void test_context_release(void)
+{
+    vki_context_destroy(shared_ctx);
+    shared_ctx = NULL;
+}
+
+uint64_t rng_next(test_rng *r)
+{
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+int64_t rng_below(test_rng *r, int64_t n)
+{
+    return (int64_t)(rng_next(r) % (uint64_t)n);
+}
+
+void rng_fill(test_rng *r, void *buf, size_t bytes)
+{
+    unsigned char *p = buf;
+    for (size_t i = 0; i < bytes; i += 8) {
+        uint64_t v = rng_next(r);
+        memcpy(p + i, &v, bytes - i < 8 ? bytes - i : 8);
+    }
+}
+
+vki_tensor *make_tensor(vki_context *ctx, vki_dtype dtype, int ndim, const int64_t *shape,
+                        const void *host)
+{
+    vki_tensor *t = NULL;
+    OK(vki_tensor_create(ctx, dtype, ndim, shape, &t));
+    if (host)
+        OK(vki_tensor_upload(t, host, (size_t)vki_tensor_numel(t) * vki_dtype_size(dtype)));
+    return t;
+}
+
+void download_storage(vki_tensor *base, int64_t storage_elems, void *host)
+{
+    vki_tensor *all = NULL;
+    const int64_t one = 1;
+    OK(vki_tensor_view(base, 1, &storage_elems, &one, 0, &all));
+    OK(vki_tensor_download(all, host, (size_t)storage_elems * vki_dtype_size(vki_tensor_dtype(base))));
+    vki_tensor_destroy(all);
+}
+
+int64_t test_arg(int argc, char **argv, const char *name, int64_t fallback)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name))
+            return strtoll(argv[i + 1], NULL, 0);
+    return fallback;
+}
+
+uint64_t test_seed(int argc, char **argv, const char *program)
+{
+    uint64_t seed = (uint64_t)test_arg(argc, argv, "--seed", 0);
+    if (!seed) {
+        const char *env = getenv("VKI_TEST_SEED");
+        seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    }
+    fprintf(stderr, "# %s: seed %llu (replay with --seed %llu)\n", program,
+            (unsigned long long)seed, (unsigned long long)seed);
+    return seed;
+}

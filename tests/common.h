@@ -1,0 +1,47 @@
+/*
+ * Helpers shared by the test programs: the context under test (chosen by the environment,
+ * so one program runs on every backend), a seeded generator, and tensor shorthands.
+ */
+#ifndef VKI_TESTS_COMMON_H
+#define VKI_TESTS_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vkindex.h"
+
+/* Fails the current test with the call's status and message unless it returns VKI_OK. */
+#define OK(call)                                                                               \
+    do {                                                                                       \
+        vki_status st_ = (call);                                                               \
+        if (st_ != VKI_OK)                                                                     \
+            fail_msg("%s -> %s: %s", #call, vki_status_string(st_), vki_last_error());         \
+    } while (0)
+
+/* The context under test: VKI_BACKEND / VKI_DEVICE / VKI_VALIDATION pick it. */
+vki_context *test_context(void);
+void test_context_release(void);
+
+/* splitmix64 */
+typedef struct test_rng { uint64_t state; } test_rng;
+uint64_t rng_next(test_rng *r);
+/* Uniform in [0, n) (n > 0). */
+int64_t rng_below(test_rng *r, int64_t n);
+void rng_fill(test_rng *r, void *buf, size_t bytes);
+
+/* A tensor of the given shape filled from host data (bytes must match). */
+vki_tensor *make_tensor(vki_context *ctx, vki_dtype dtype, int ndim, const int64_t *shape,
+                        const void *host);
+/* The whole storage of t as bytes (a 1-d Byte view over it is not possible across dtypes, so
+ * this downloads a 1-d view of the storage in t's dtype). */
+void download_storage(vki_tensor *base, int64_t storage_elems, void *host);
+
+/* Seed from argv ("--seed N") or the clock; printed so a failure can be replayed. */
+uint64_t test_seed(int argc, char **argv, const char *program);
+int64_t test_arg(int argc, char **argv, const char *name, int64_t fallback);
+
+#endif
