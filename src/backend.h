@@ -62,4 +62,16 @@ typedef struct vki_backend_ops {
 /* The CPU backend: creates its state for `threads` workers (>= 1). */
 vki_status vki_cpu_backend_create(int threads, const vki_backend_ops **ops, void **impl);
 
+/* The Vulkan backend (built with -Dvulkan). device: NULL, an index ("2") or a name substring.
+ * required: VULKAN was asked for (or a device named), so software devices may be used and no
+ * device is an error worth explaining; otherwise VKI_ERROR_NO_DEVICE makes the caller fall
+ * back to the CPU. name receives the device name. */
+typedef struct vki_vulkan_request {
+    const char *device;
+    int validation;
+    int required;
+} vki_vulkan_request;
+vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_backend_ops **ops,
+                                     void **impl, char *name, size_t name_cap);
+
 #endif

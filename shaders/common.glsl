@@ -1,0 +1,196 @@
+// Shared by every vkindex kernel: specialization constants, the parameter block, the scratch
+// buffer (status word and winner map), and element access to the three tensor slots.
+//
+// Compile-time variants (glslangValidator -D):
+//   VKI_WINDOWS=N    tensors are bound as arrays of N windows of P_WINDOW bytes each (N is 1
+//                    or 8); 1 is the fast path for tensors that fit in maxStorageBufferRange.
+//                    Windows are picked by a switch with constant array indices, so no
+//                    descriptor-indexing feature is needed.
+//   VKI_OFF64        byte offsets are 64-bit (needs shaderInt64); else 32-bit.
+//   VKI_NATIVE_SUBWORD  1- and 2-byte elements use 8/16-bit storage; else 32-bit atomics, so
+//                    two invocations never write one 32-bit word non-atomically.
+#extension GL_EXT_control_flow_attributes : enable
+// WINDOW_SWITCH(w, ACCESS) runs ACCESS(k) for the constant k equal to w.
+#if VKI_WINDOWS == 8
+#define WINDOW_SWITCH(w, ACCESS)                                                              \
+    switch (w) {                                                                              \
+    case 0u: ACCESS(0); break;                                                                \
+    case 1u: ACCESS(1); break;                                                                \
+    case 2u: ACCESS(2); break;                                                                \
+    case 3u: ACCESS(3); break;                                                                \
+    case 4u: ACCESS(4); break;                                                                \
+    case 5u: ACCESS(5); break;                                                                \
+    case 6u: ACCESS(6); break;                                                                \
+    default: ACCESS(7); break;                                                                \
+    }
+#elif VKI_WINDOWS == 1
+#define WINDOW_SWITCH(w, ACCESS) ACCESS(0);
+#else
+#error VKI_WINDOWS must be 1 or 8
+#endif
+#ifdef VKI_OFF64
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+#define off_t uint64_t
+#else
+#define off_t uint
+#endif
+#ifdef VKI_NATIVE_SUBWORD
+#extension GL_EXT_shader_8bit_storage : require
+#extension GL_EXT_shader_16bit_storage : require
+#endif
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;    // invocations per workgroup
+layout(constant_id = 1) const uint ES = 4;      // element size in bytes: 1, 2, 4, 8, 16
+layout(constant_id = 2) const uint LPR = 256;   // invocations per row (power of two <= WG)
+layout(constant_id = 3) const uint MODE = 0;    // MODE_COPY, MODE_SCATTER, MODE_GATHER
+layout(constant_id = 4) const uint FLAGS = 0;   // FLAG_* below
+
+const uint MODE_COPY = 0u;    // dst[x] = src[x]
+const uint MODE_SCATTER = 1u; // over source elements: dst[.., index[i], ..] = src[.., i, ..]
+const uint MODE_GATHER = 2u;  // over destination elements, through the winner map
+const uint FLAG_GUARD = 1u;   // write nothing if the check pass found a bad index
+const uint FLAG_WINNERS = 2u; // scatter: only the last occurrence of each index writes
+const uint FLAG_INDEX32 = 4u; // index elements are int32 (else int64)
+const uint NO_BAD_INDEX = 0xFFFFFFFFu;
+const uint SCRATCH_WINNERS = 4u; // scratch word where the winner map starts
+
+// Parameter block, in 32-bit words; 64-bit values are (low, high) word pairs.
+const uint P_ND = 0u;          // dims of the iteration (1..16)
+const uint P_AXIS = 1u;        // the index axis, or 0xFFFFFFFF for a plain copy
+const uint P_N = 2u;           // index count
+const uint P_DIM_SIZE = 3u;    // dst.size(dim)
+const uint P_WINDOW = 4u;      // bytes per binding window
+const uint P_ROWS = 6u;        // product of all dims but the innermost
+const uint P_DST_BASE = 8u;    // byte offsets of the first element
+const uint P_SRC_BASE = 10u;
+const uint P_IDX_BASE = 12u;
+const uint P_IDX_STRIDE = 14u; // bytes between index elements
+const uint P_CHUNKS = 16u;     // each row is split into this many chunks
+const uint P_SHAPE = 18u;      // 16 sizes
+const uint P_DST_STRIDE = 50u; // 16 byte strides
+const uint P_SRC_STRIDE = 82u; // 16 byte strides
+
+layout(set = 0, binding = 0, std430) readonly buffer Params { uint p[]; };
+layout(set = 0, binding = 1, std430) buffer Scratch { uint scratch[]; };
+
+layout(set = 0, binding = 2, std430) buffer Dst32 { uint w[]; } dst32[VKI_WINDOWS];
+layout(set = 0, binding = 2, std430) writeonly buffer Dst64 { uvec2 w[]; } dst64[VKI_WINDOWS];
+layout(set = 0, binding = 2, std430) writeonly buffer Dst128 { uvec4 w[]; } dst128[VKI_WINDOWS];
+layout(set = 0, binding = 3, std430) readonly buffer Src32 { uint w[]; } src32[VKI_WINDOWS];
+layout(set = 0, binding = 3, std430) readonly buffer Src64 { uvec2 w[]; } src64[VKI_WINDOWS];
+layout(set = 0, binding = 3, std430) readonly buffer Src128 { uvec4 w[]; } src128[VKI_WINDOWS];
+layout(set = 0, binding = 4, std430) readonly buffer Idx32 { uint w[]; } idx32[VKI_WINDOWS];
+#ifdef VKI_NATIVE_SUBWORD
+layout(set = 0, binding = 2, std430) writeonly buffer Dst8 { uint8_t w[]; } dst8[VKI_WINDOWS];
+layout(set = 0, binding = 2, std430) writeonly buffer Dst16 { uint16_t w[]; } dst16[VKI_WINDOWS];
+layout(set = 0, binding = 3, std430) readonly buffer Src8 { uint8_t w[]; } src8[VKI_WINDOWS];
+layout(set = 0, binding = 3, std430) readonly buffer Src16 { uint16_t w[]; } src16[VKI_WINDOWS];
+#endif
+
+off_t param(uint at)
+{
+#ifdef VKI_OFF64
+    return uint64_t(p[at]) | (uint64_t(p[at + 1u]) << 32);
+#else
+    return p[at];
+#endif
+}
+
+// The window holding byte b, and b's offset inside it.
+uint window_of(off_t b)
+{
+#if VKI_WINDOWS > 1
+    return uint(b / param(P_WINDOW));
+#else
+    return 0u;
+#endif
+}
+
+off_t in_window(off_t b, uint w)
+{
+#if VKI_WINDOWS > 1
+    return b - off_t(w) * param(P_WINDOW);
+#else
+    return b;
+#endif
+}
+
+uvec4 load_src(off_t b)
+{
+    uint w = window_of(b);
+    off_t o = in_window(b, w);
+    uvec4 v = uvec4(0u);
+#define LOAD128(k) v = src128[k].w[uint(o >> 4)]
+#define LOAD64(k) v.xy = src64[k].w[uint(o >> 3)]
+#define LOAD32(k) v.x = src32[k].w[uint(o >> 2)]
+    if (ES == 16u) {
+        WINDOW_SWITCH(w, LOAD128)
+    } else if (ES == 8u) {
+        WINDOW_SWITCH(w, LOAD64)
+    } else if (ES == 4u) {
+        WINDOW_SWITCH(w, LOAD32)
+    } else {
+#ifdef VKI_NATIVE_SUBWORD
+#define LOAD16(k) v.x = uint(src16[k].w[uint(o >> 1)])
+#define LOAD8(k) v.x = uint(src8[k].w[uint(o)])
+        if (ES == 2u) {
+            WINDOW_SWITCH(w, LOAD16)
+        } else {
+            WINDOW_SWITCH(w, LOAD8)
+        }
+#else
+#define LOADWORD(k) v.x = src32[k].w[uint(o >> 2)]
+        WINDOW_SWITCH(w, LOADWORD)
+        v.x = (v.x >> (uint(o & 3u) * 8u)) & (ES == 2u ? 0xFFFFu : 0xFFu);
+#endif
+    }
+    return v;
+}
+
+void store_dst(off_t b, uvec4 v)
+{
+    uint w = window_of(b);
+    off_t o = in_window(b, w);
+#define STORE128(k) dst128[k].w[uint(o >> 4)] = v
+#define STORE64(k) dst64[k].w[uint(o >> 3)] = v.xy
+#define STORE32(k) dst32[k].w[uint(o >> 2)] = v.x
+    if (ES == 16u) {
+        WINDOW_SWITCH(w, STORE128)
+    } else if (ES == 8u) {
+        WINDOW_SWITCH(w, STORE64)
+    } else if (ES == 4u) {
+        WINDOW_SWITCH(w, STORE32)
+    } else {
+#ifdef VKI_NATIVE_SUBWORD
+#define STORE16(k) dst16[k].w[uint(o >> 1)] = uint16_t(v.x)
+#define STORE8(k) dst8[k].w[uint(o)] = uint8_t(v.x)
+        if (ES == 2u) {
+            WINDOW_SWITCH(w, STORE16)
+        } else {
+            WINDOW_SWITCH(w, STORE8)
+        }
+#else
+        // Each lane of a word belongs to one invocation: clear ours, then set it.
+        uint shift = uint(o & 3u) * 8u;
+        uint mask = (ES == 2u ? 0xFFFFu : 0xFFu) << shift;
+        uint at = uint(o >> 2), bits = (v.x << shift) & mask;
+#define STOREATOMIC(k) atomicAnd(dst32[k].w[at], ~mask); atomicOr(dst32[k].w[at], bits)
+        WINDOW_SWITCH(w, STOREATOMIC)
+#endif
+    }
+}
+
+// Index element i as (low word, high word); int32 values are sign-extended.
+uvec2 load_index(uint i)
+{
+    off_t b = param(P_IDX_BASE) + off_t(i) * param(P_IDX_STRIDE);
+    uint w = window_of(b);
+    uint at = uint(in_window(b, w) >> 2);
+    uvec2 v = uvec2(0u);
+#define LOADINDEX(k) v = uvec2(idx32[k].w[at], (FLAGS & FLAG_INDEX32) != 0u ? 0u : idx32[k].w[at + 1u])
+    WINDOW_SWITCH(w, LOADINDEX)
+    if ((FLAGS & FLAG_INDEX32) != 0u)
+        v.y = int(v.x) < 0 ? 0xFFFFFFFFu : 0u;
+    return v;
+}
