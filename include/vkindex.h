@@ -191,6 +191,21 @@ VKI_API vki_status vki_index_copy_(vki_tensor *self, int64_t dim, const vki_tens
 VKI_API vki_status vki_index_copy(vki_tensor *out, const vki_tensor *self, int64_t dim,
                                   const vki_tensor *index, const vki_tensor *source);
 
+/* Batches: many calls in one submission, for throughput on small calls.
+ * vki_batch_begin starts a batch on ctx. Until vki_batch_end, each vki_index_copy_ /
+ * vki_index_copy on ctx is checked at once (an argument error is returned by the call itself
+ * and nothing is queued) and then queued; queued calls run in call order. vki_batch_end runs
+ * what is still queued, waits, and returns the first error: a call whose index is out of range
+ * writes nothing (the other calls run), and the message of vki_batch_end names its position in
+ * the batch (0-based). Upload and download inside a batch see the results of the calls queued
+ * before them (those calls run first). Tensors used by queued calls may be destroyed before
+ * vki_batch_end. Batches do not nest. On the CPU backend calls run at once; the error rules are
+ * the same. Returns VKI_ERROR_INVALID_ARGUMENT for a NULL ctx or a batch already open. */
+VKI_API vki_status vki_batch_begin(vki_context *ctx);
+
+/* Ends the batch of ctx (see vki_batch_begin). VKI_ERROR_INVALID_ARGUMENT if none is open. */
+VKI_API vki_status vki_batch_end(vki_context *ctx);
+
 /* The name of a status, e.g. "VKI_ERROR_INDEX". Never NULL. */
 VKI_API const char *vki_status_string(vki_status s);
 

@@ -45,6 +45,7 @@ layout(constant_id = 1) const uint ES = 4;      // element size in bytes: 1, 2, 
 layout(constant_id = 2) const uint LPR = 256;   // invocations per row (power of two <= WG)
 layout(constant_id = 3) const uint MODE = 0;    // MODE_COPY, MODE_SCATTER, MODE_GATHER
 layout(constant_id = 4) const uint FLAGS = 0;   // FLAG_* below
+layout(constant_id = 5) const uint PACK = 1;    // gather: elements per invocation (16 / ES)
 
 const uint MODE_COPY = 0u;    // dst[x] = src[x]
 const uint MODE_SCATTER = 1u; // over source elements: dst[.., index[i], ..] = src[.., i, ..]
@@ -60,7 +61,7 @@ const uint P_ND = 0u;          // dims of the iteration (1..16)
 const uint P_AXIS = 1u;        // the index axis, or 0xFFFFFFFF for a plain copy
 const uint P_N = 2u;           // index count
 const uint P_DIM_SIZE = 3u;    // dst.size(dim)
-const uint P_WINDOW = 4u;      // bytes per binding window
+const uint P_WINDOW = 4u;      // log2 of the bytes per binding window (windows are powers of two)
 const uint P_ROWS = 6u;        // product of all dims but the innermost
 const uint P_DST_BASE = 8u;    // byte offsets of the first element
 const uint P_SRC_BASE = 10u;
@@ -73,10 +74,11 @@ const uint P_SRC_STRIDE = 82u; // 16 byte strides
 
 layout(set = 0, binding = 0, std430) readonly buffer Params { uint p[]; };
 layout(set = 0, binding = 1, std430) buffer Scratch { uint scratch[]; };
+layout(set = 0, binding = 1, std430) readonly buffer Scratch4 { uvec4 scratch4[]; };
 
 layout(set = 0, binding = 2, std430) buffer Dst32 { uint w[]; } dst32[VKI_WINDOWS];
 layout(set = 0, binding = 2, std430) writeonly buffer Dst64 { uvec2 w[]; } dst64[VKI_WINDOWS];
-layout(set = 0, binding = 2, std430) writeonly buffer Dst128 { uvec4 w[]; } dst128[VKI_WINDOWS];
+layout(set = 0, binding = 2, std430) buffer Dst128 { uvec4 w[]; } dst128[VKI_WINDOWS];
 layout(set = 0, binding = 3, std430) readonly buffer Src32 { uint w[]; } src32[VKI_WINDOWS];
 layout(set = 0, binding = 3, std430) readonly buffer Src64 { uvec2 w[]; } src64[VKI_WINDOWS];
 layout(set = 0, binding = 3, std430) readonly buffer Src128 { uvec4 w[]; } src128[VKI_WINDOWS];
@@ -84,8 +86,6 @@ layout(set = 0, binding = 4, std430) readonly buffer Idx32 { uint w[]; } idx32[V
 #ifdef VKI_NATIVE_SUBWORD
 layout(set = 0, binding = 2, std430) writeonly buffer Dst8 { uint8_t w[]; } dst8[VKI_WINDOWS];
 layout(set = 0, binding = 2, std430) writeonly buffer Dst16 { uint16_t w[]; } dst16[VKI_WINDOWS];
-layout(set = 0, binding = 3, std430) readonly buffer Src8 { uint8_t w[]; } src8[VKI_WINDOWS];
-layout(set = 0, binding = 3, std430) readonly buffer Src16 { uint16_t w[]; } src16[VKI_WINDOWS];
 #endif
 
 off_t param(uint at)
@@ -101,7 +101,7 @@ off_t param(uint at)
 uint window_of(off_t b)
 {
 #if VKI_WINDOWS > 1
-    return uint(b / param(P_WINDOW));
+    return uint(b >> p[P_WINDOW]);
 #else
     return 0u;
 #endif
@@ -110,7 +110,7 @@ uint window_of(off_t b)
 off_t in_window(off_t b, uint w)
 {
 #if VKI_WINDOWS > 1
-    return b - off_t(w) * param(P_WINDOW);
+    return b - (off_t(w) << p[P_WINDOW]);
 #else
     return b;
 #endif
@@ -130,20 +130,10 @@ uvec4 load_src(off_t b)
         WINDOW_SWITCH(w, LOAD64)
     } else if (ES == 4u) {
         WINDOW_SWITCH(w, LOAD32)
-    } else {
-#ifdef VKI_NATIVE_SUBWORD
-#define LOAD16(k) v.x = uint(src16[k].w[uint(o >> 1)])
-#define LOAD8(k) v.x = uint(src8[k].w[uint(o)])
-        if (ES == 2u) {
-            WINDOW_SWITCH(w, LOAD16)
-        } else {
-            WINDOW_SWITCH(w, LOAD8)
-        }
-#else
+    } else { /* sub-word reads go through 32-bit words: reads never race, and it is faster */
 #define LOADWORD(k) v.x = src32[k].w[uint(o >> 2)]
         WINDOW_SWITCH(w, LOADWORD)
         v.x = (v.x >> (uint(o & 3u) * 8u)) & (ES == 2u ? 0xFFFFu : 0xFFu);
-#endif
     }
     return v;
 }
@@ -179,6 +169,24 @@ void store_dst(off_t b, uvec4 v)
         WINDOW_SWITCH(w, STOREATOMIC)
 #endif
     }
+}
+
+// The 16 bytes at b (16-aligned) of the destination, for gathers that rewrite whole vectors.
+uvec4 load_dst16(off_t b)
+{
+    uint w = window_of(b);
+    off_t o = in_window(b, w);
+    uvec4 v = uvec4(0u);
+#define LOADDST(k) v = dst128[k].w[uint(o >> 4)]
+    WINDOW_SWITCH(w, LOADDST)
+    return v;
+}
+
+void store_dst16(off_t b, uvec4 v)
+{
+    uint w = window_of(b);
+    off_t o = in_window(b, w);
+    WINDOW_SWITCH(w, STORE128)
 }
 
 // Index element i as (low word, high word); int32 values are sign-extended.

@@ -6,6 +6,10 @@
 // innermost dim, so neighbouring invocations touch neighbouring elements. On the index axis
 // the destination coordinate comes from the index (scatter) or the source coordinate from the
 // winner map (gather); positions that another occurrence overrides are skipped.
+// A packed gather (PACK > 1: the index axis is the innermost, contiguous in the destination)
+// gives each invocation 16 destination bytes: it reads them, replaces the elements that have a
+// winner and writes the 16 bytes back in one store, so no word is shared between invocations
+// and every write is a whole, coalesced vector.
 #include "common.glsl"
 
 // Maps coordinate c on the index axis to (dst coordinate, src coordinate); false: skip it.
@@ -23,6 +27,45 @@ bool map_axis(off_t c, out off_t dc, out off_t sc)
     dc = c;
     sc = off_t(winner) - 1u;
     return winner != 0u;
+}
+
+// Replaces element e (of ES bytes) of the 16-byte vector acc with the low bytes of v.
+uvec4 insert_element(uvec4 acc, uint e, uvec4 v)
+{
+    if (ES == 8u) {
+        acc[2u * e] = v.x;
+        acc[2u * e + 1u] = v.y;
+        return acc;
+    }
+    uint word = (e * ES) / 4u, shift = ((e * ES) % 4u) * 8u;
+    uint mask = ES == 4u ? 0xFFFFFFFFu : (((1u << (ES * 8u)) - 1u) << shift);
+    acc[word] = (acc[word] & ~mask) | ((v.x << shift) & mask);
+    return acc;
+}
+
+void packed_gather(off_t d, off_t s, off_t j, off_t src_last)
+{
+    const off_t first = j * PACK;
+    uvec4 acc = uvec4(0u);
+    bool any = false;
+    // The winner map starts 16 bytes into scratch and PACK is a multiple of 2, so the winners
+    // of a pack are whole uvec4s when PACK >= 4.
+    uvec4 winners[4];
+    [[unroll]] for (uint q = 0u; q < (PACK + 3u) / 4u; q++)
+        winners[q] = PACK >= 4u ? scratch4[1u + uint(first) / 4u + q]
+                                : uvec4(scratch[SCRATCH_WINNERS + uint(first)],
+                                        scratch[SCRATCH_WINNERS + uint(first) + 1u], 0u, 0u);
+    [[unroll]] for (uint e = 0u; e < PACK; e++) {
+        uint winner = winners[e / 4u][e % 4u];
+        if (winner != 0u) {
+            if (!any)
+                acc = load_dst16(d + first * ES);
+            any = true;
+            acc = insert_element(acc, e, load_src(s + (off_t(winner) - 1u) * src_last));
+        }
+    }
+    if (any)
+        store_dst16(d + first * ES, acc);
 }
 
 void main()
@@ -59,6 +102,11 @@ void main()
         if (skip)
             continue;
         off_t begin = chunk * chunk_len, end = min(len, begin + chunk_len);
+        if (PACK > 1u) {
+            for (off_t j = begin + lane; j < end; j += LPR)
+                packed_gather(d, s, j, src_last);
+            continue;
+        }
         for (off_t j = begin + lane; j < end; j += LPR) {
             off_t dj = j, sj = j;
             if (last == axis && !map_axis(j, dj, sj))

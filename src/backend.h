@@ -42,6 +42,7 @@ typedef struct vki_copy_op {
     vki_view base;
     int dim;
     int check_index;
+    int64_t batch_call; /* position in the open batch, or -1 outside a batch */
 } vki_copy_op;
 
 typedef struct vki_backend_ops {
@@ -57,6 +58,15 @@ typedef struct vki_backend_ops {
     vki_status (*copy)(void *ctx_impl, const vki_view *dst, const vki_view *src);
     vki_status (*index_copy)(void *ctx_impl, const vki_copy_op *op, int64_t *bad_position,
                              int64_t *bad_value);
+    /* GPU time of the last submission (or whole batch) in ns; NULL without timestamps. */
+    double (*last_kernel_ns)(void *ctx_impl);
+    /* Batches, for backends that defer work (NULL: calls run at once). In a batch,
+     * index_copy may queue the call and return VKI_OK; batch_end runs the queue and, for the
+     * first queued call whose index was bad, sets *bad_call (its op.batch_call), *bad_position
+     * and *bad_value and returns VKI_ERROR_INDEX. */
+    vki_status (*batch_begin)(void *ctx_impl);
+    vki_status (*batch_end)(void *ctx_impl, int64_t *bad_call, int64_t *bad_position,
+                            int64_t *bad_value);
 } vki_backend_ops;
 
 /* The CPU backend: creates its state for `threads` workers (>= 1). */

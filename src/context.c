@@ -156,6 +156,7 @@ vki_status vki_context_create(const vki_context_options *opts, vki_context **out
     if (!ctx)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
     ctx->refs = 1;
+    ctx->batch.error_call = -1;
     ctx->serial = atomic_fetch_add(&next_serial, 1);
 
     /* A named device asks for Vulkan unless the CPU backend was asked for explicitly. */
@@ -195,13 +196,18 @@ void vki_context_release(vki_context *ctx)
     if (--ctx->refs > 0)
         return;
     ctx->ops->context_destroy(ctx->impl);
+    free(ctx->batch.kept);
+    free(ctx->batch.calls_info);
     free(ctx);
 }
 
 void vki_context_destroy(vki_context *ctx)
 {
-    if (ctx)
-        vki_context_release(ctx);
+    if (!ctx)
+        return;
+    if (ctx->batch.open) /* run what was queued, and drop the references it held */
+        vki_batch_end(ctx);
+    vki_context_release(ctx);
 }
 
 vki_backend vki_context_backend(const vki_context *ctx)

@@ -130,29 +130,31 @@ static vki_view view_1d(const vki_tensor *t)
     return v;
 }
 
-/* A temporary contiguous copy of a view, for inputs that share memory with dst. */
-typedef struct clone {
-    vki_storage storage;
-    bool live;
-} clone;
-
-static vki_status clone_view(vki_context *ctx, vki_view *v, clone *c)
+/* A temporary contiguous copy of a view, for inputs that share memory with dst: a storage of
+ * its own (one reference, released by the caller or at the end of the batch). */
+static vki_status clone_view(vki_context *ctx, vki_view *v, vki_storage **out)
 {
     int64_t numel = vki_numel(v->ndim, v->shape);
-    vki_status st = ctx->ops->storage_create(ctx->impl, (uint64_t)(numel * v->elem_size),
-                                             &c->storage.impl);
-    if (st != VKI_OK)
+    vki_storage *s = calloc(1, sizeof *s);
+    if (!s)
+        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
+    vki_status st = ctx->ops->storage_create(ctx->impl, (uint64_t)(numel * v->elem_size), &s->impl);
+    if (st != VKI_OK) {
+        free(s);
         return st;
-    c->storage.ctx = ctx;
-    c->storage.bytes = (uint64_t)(numel * v->elem_size);
-    c->live = true;
+    }
+    s->refs = 1;
+    s->ctx = ctx;
+    s->bytes = (uint64_t)(numel * v->elem_size);
+    ctx->refs++;
+    *out = s;
     vki_view tmp = *v;
-    tmp.storage = &c->storage;
+    tmp.storage = s;
     tmp.offset = 0;
-    int64_t s = 1;
+    int64_t stride = 1;
     for (int k = v->ndim - 1; k >= 0; k--) {
-        tmp.strides[k] = s;
-        s *= v->shape[k];
+        tmp.strides[k] = stride;
+        stride *= v->shape[k];
     }
     st = ctx->ops->copy(ctx->impl, &tmp, v);
     if (st == VKI_OK)
@@ -160,10 +162,95 @@ static vki_status clone_view(vki_context *ctx, vki_view *v, clone *c)
     return st;
 }
 
-static void clone_release(vki_context *ctx, clone *c)
+/* ---- batches ---- */
+
+static bool batch_keep(vki_batch *b, vki_storage *s)
 {
-    if (c->live)
-        ctx->ops->storage_destroy(ctx->impl, c->storage.impl);
+    if (b->kept_count == b->kept_cap) {
+        size_t cap = b->kept_cap ? 2 * b->kept_cap : 64;
+        vki_storage **grown = realloc(b->kept, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        b->kept = grown;
+        b->kept_cap = cap;
+    }
+    s->refs++;
+    b->kept[b->kept_count++] = s;
+    return true;
+}
+
+static bool batch_note_call(vki_batch *b, int dim, int64_t dim_size)
+{
+    if ((size_t)b->calls >= b->info_cap) {
+        size_t cap = b->info_cap ? 2 * b->info_cap : 256;
+        void *grown = realloc(b->calls_info, cap * sizeof *b->calls_info);
+        if (!grown)
+            return false;
+        b->calls_info = grown;
+        b->info_cap = cap;
+    }
+    b->calls_info[b->calls].dim = dim;
+    b->calls_info[b->calls].dim_size = dim_size;
+    return true;
+}
+
+static void batch_release(vki_batch *b)
+{
+    for (size_t i = 0; i < b->kept_count; i++)
+        vki_storage_release(b->kept[i]);
+    b->kept_count = 0;
+    b->calls = 0;
+    b->error_call = -1;
+    b->open = false;
+}
+
+vki_status vki_batch_begin(vki_context *ctx)
+{
+    if (!ctx)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_begin: ctx is NULL");
+    if (ctx->batch.open)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                        "vki_batch_begin: a batch is already open on this context");
+    if (ctx->ops->batch_begin) {
+        vki_status st = ctx->ops->batch_begin(ctx->impl);
+        if (st != VKI_OK)
+            return st;
+    }
+    ctx->batch.open = true;
+    ctx->batch.calls = 0;
+    ctx->batch.error_call = -1;
+    return VKI_OK;
+}
+
+static void index_error(char *buf, size_t cap, int dim, int64_t dim_size, int64_t value)
+{
+    snprintf(buf, cap, "index_copy_(): index %lld is out of bounds for dimension %d with size %lld",
+             (long long)value, dim, (long long)dim_size);
+}
+
+vki_status vki_batch_end(vki_context *ctx)
+{
+    if (!ctx)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_end: ctx is NULL");
+    vki_batch *b = &ctx->batch;
+    if (!b->open)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_end: no batch is open on this context");
+    int64_t bad_call = -1, bad_position = -1, bad_value = 0;
+    vki_status st = ctx->ops->batch_end ? ctx->ops->batch_end(ctx->impl, &bad_call, &bad_position,
+                                                              &bad_value)
+                                        : VKI_OK;
+    if (st == VKI_ERROR_INDEX && (b->error_call < 0 || bad_call < b->error_call)) {
+        char msg[512];
+        index_error(msg, sizeof msg, b->calls_info[bad_call].dim, b->calls_info[bad_call].dim_size,
+                    bad_value);
+        st = vki_fail(VKI_ERROR_INDEX, "vki_batch_end: call %lld of the batch: %s",
+                      (long long)bad_call, msg);
+    } else if ((st == VKI_OK || st == VKI_ERROR_INDEX) && b->error_call >= 0) {
+        st = vki_fail(VKI_ERROR_INDEX, "vki_batch_end: call %lld of the batch: %s",
+                      (long long)b->error_call, b->error);
+    }
+    batch_release(b);
+    return st;
 }
 
 static const char *context_label(const vki_tensor *t, char *buf, size_t cap)
@@ -273,7 +360,7 @@ static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_te
 
     /* Normalise for the backend. */
     vki_copy_op op = {.dst = view_1d(out), .src = view_1d(source), .index = view_1d(index),
-                      .dim = d};
+                      .dim = d, .batch_call = -1};
     if (!out_is_self)
         op.base = view_1d(self);
     int64_t slice_numel = 1;
@@ -286,7 +373,7 @@ static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_te
 
     /* Inputs that share memory with out (not a rule-3 error, as they are not dense) are read
      * completely before anything is written: clone them first. */
-    clone clones[3] = {{.live = false}, {.live = false}, {.live = false}};
+    vki_storage *clones[3] = {NULL, NULL, NULL};
     vki_status st = VKI_OK;
     if (spans_intersect(out, source))
         st = clone_view(ctx, &op.src, &clones[0]);
@@ -295,17 +382,38 @@ static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_te
     if (st == VKI_OK && !out_is_self && spans_intersect(out, self))
         st = clone_view(ctx, &op.base, &clones[2]);
 
+    vki_batch *batch = &ctx->batch;
+    op.batch_call = batch->open ? batch->calls : -1;
+    if (st == VKI_OK && batch->open && ctx->ops->batch_end) {
+        /* Queued work must outlive the caller's handles: keep every storage it touches. */
+        vki_storage *used[4] = {op.dst.storage, op.src.storage, op.index.storage, op.base.storage};
+        for (int i = 0; i < 4 && st == VKI_OK; i++)
+            if (used[i] && !batch_keep(batch, used[i]))
+                st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
+        if (st == VKI_OK && !batch_note_call(batch, d, op.dst.shape[d]))
+            st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
+    }
+
     int64_t bad_position = -1, bad_value = 0;
     if (st == VKI_OK)
         st = ctx->ops->index_copy(ctx->impl, &op, &bad_position, &bad_value);
     for (int c = 0; c < 3; c++)
-        clone_release(ctx, &clones[c]);
-    if (st == VKI_ERROR_INDEX)
-        return vki_fail(VKI_ERROR_INDEX,
-                        "index_copy_(): index %lld is out of bounds for dimension %d with size "
-                        "%lld",
-                        (long long)bad_value, d, (long long)op.dst.shape[d]);
-    return st;
+        if (clones[c])
+            vki_storage_release(clones[c]); /* a queued call keeps its own reference */
+    if (batch->open && op.batch_call >= 0 && (st == VKI_OK || st == VKI_ERROR_INDEX))
+        batch->calls++;
+    if (st != VKI_ERROR_INDEX)
+        return st;
+    char msg[512];
+    index_error(msg, sizeof msg, d, op.dst.shape[d], bad_value);
+    if (batch->open) { /* reported by vki_batch_end; the call wrote nothing */
+        if (batch->error_call < 0) {
+            batch->error_call = op.batch_call;
+            snprintf(batch->error, sizeof batch->error, "%s", msg);
+        }
+        return VKI_OK;
+    }
+    return vki_fail(VKI_ERROR_INDEX, "%s", msg);
 }
 
 vki_status vki_index_copy_(vki_tensor *self, int64_t dim, const vki_tensor *index,

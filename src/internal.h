@@ -12,8 +12,21 @@
 #include "vkindex.h"
 #include "backend.h"
 
+/* The open batch of a context (see vki_batch_begin). */
+typedef struct vki_batch {
+    bool open;
+    int64_t calls;                 /* calls queued so far: the next call's position          */
+    struct vki_storage **kept;     /* storages referenced by queued calls, released at the end */
+    size_t kept_count, kept_cap;
+    struct { int dim; int64_t dim_size; } *calls_info; /* per position, for error messages  */
+    size_t info_cap;
+    int64_t error_call;            /* first call that failed on the CPU backend, or -1       */
+    char error[2048];
+} vki_batch;
+
 struct vki_context {
     int64_t refs;                  /* the user's handle + one per live storage              */
+    vki_batch batch;
     uint64_t serial;               /* names the context in messages ("context 3")           */
     vki_backend kind;              /* CPU or VULKAN                                          */
     const vki_backend_ops *ops;
@@ -58,5 +71,7 @@ static inline bool vki_add_u64(uint64_t a, uint64_t b, uint64_t *r)
 vki_view vki_tensor_as_view(const vki_tensor *t);
 
 void vki_context_release(vki_context *ctx);
+/* Drops one reference to a storage, freeing it (and its context reference) with the last. */
+void vki_storage_release(vki_storage *s);
 
 #endif

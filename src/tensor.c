@@ -158,18 +158,23 @@ vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
     return VKI_OK;
 }
 
-void vki_tensor_destroy(vki_tensor *t)
+void vki_storage_release(vki_storage *s)
 {
-    if (!t)
-        return;
-    vki_storage *s = t->storage;
-    free(t);
     if (--s->refs > 0)
         return;
     vki_context *ctx = s->ctx;
     ctx->ops->storage_destroy(ctx->impl, s->impl);
     free(s);
     vki_context_release(ctx);
+}
+
+void vki_tensor_destroy(vki_tensor *t)
+{
+    if (!t)
+        return;
+    vki_storage *s = t->storage;
+    free(t);
+    vki_storage_release(s);
 }
 
 vki_dtype vki_tensor_dtype(const vki_tensor *t) { return t ? t->dtype : VKI_BOOL; }

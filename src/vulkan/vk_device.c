@@ -413,9 +413,9 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
     st = vk_pipelines_init(c);
     if (st != VKI_OK)
         goto done;
-    st = vk_buffer_create(c, 64 * VK_PARAM_SLOT, VK_MEMORY_UPLOAD, &c->params);
+    st = vk_buffer_create(c, (VkDeviceSize)VK_PARAM_SLOTS * VK_PARAM_SLOT, VK_MEMORY_UPLOAD, &c->params);
     if (st == VKI_OK)
-        st = vk_buffer_create(c, 64, VK_MEMORY_READBACK, &c->readback);
+        st = vk_buffer_create(c, 4 * VK_STATUS_SLOTS, VK_MEMORY_READBACK, &c->readback);
     if (st == VKI_OK)
         st = vk_buffer_create(c, 4096, VK_MEMORY_DEVICE, &c->scratch);
 done:
@@ -432,6 +432,7 @@ void vk_context_destroy(void *impl)
         vk_buffer_destroy(c, &c->scratch);
         vk_buffer_destroy(c, &c->staging);
         vk_pipelines_destroy(c);
+        free(c->pending);
         if (c->timestamps)
             c->vk.vkDestroyQueryPool(c->device, c->timestamps, NULL);
         if (c->fence)

@@ -35,7 +35,7 @@ vki_status vk_begin(vk_ctx *c)
 {
     vki_status st = VKI_OK;
     VK(c->vk.vkResetDescriptorPool(c->device, c->descriptor_pool, 0));
-    c->descriptor_sets_left = 64;
+    c->descriptor_sets_left = VK_SETS_PER_SUBMIT;
     c->params_used = 0;
     VkCommandBufferBeginInfo begin = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
@@ -140,7 +140,10 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     if (l->index->size > biggest)
         biggest = l->index->size;
     const bool windowed = c->caps.force_windows || biggest > c->window_bytes;
-    uint64_t window = c->window_bytes;
+    /* Windows are powers of two, so the kernels find them with a shift. */
+    uint64_t window = 1;
+    while (window * 2 <= c->window_bytes)
+        window *= 2;
     if (windowed) {
         if (!c->caps.windows)
             return vki_fail(VKI_ERROR_UNSUPPORTED,
@@ -152,8 +155,9 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
         uint64_t align = c->props.limits.minStorageBufferOffsetAlignment > 64
                              ? c->props.limits.minStorageBufferOffsetAlignment : 64;
         if (c->caps.force_windows) { /* tests: as many windows as the biggest buffer allows */
-            uint64_t small = (biggest + VK_MAX_WINDOWS - 1) / VK_MAX_WINDOWS;
-            small = (small + align - 1) / align * align;
+            uint64_t small = align;
+            while (small * VK_MAX_WINDOWS < biggest)
+                small *= 2;
             if (small < window)
                 window = small;
         }
@@ -175,14 +179,16 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
 
     /* Launch shape. */
     const uint32_t wg = c->workgroup_size;
-    uint64_t rows = 1, len = (uint64_t)l->shape[l->nd - 1], groups;
+    uint64_t rows = 1, len = (uint64_t)l->shape[l->nd - 1] / (l->pack ? l->pack : 1), groups;
     for (int k = 0; k + 1 < l->nd; k++)
         rows *= (uint64_t)l->shape[k];
     uint32_t lanes = 1, chunks = 1;
     if (l->kernel == VK_KERNEL_CHECK) {
         groups = ((uint64_t)l->n + wg - 1) / wg;
     } else {
-        lanes = next_pow2(len) < wg ? next_pow2(len) : wg;
+        /* About 4 elements per lane: a row's index arithmetic is then paid once per 4 moves. */
+        uint64_t per_lane = (len + 3) / 4;
+        lanes = next_pow2(per_lane) < wg ? next_pow2(per_lane) : wg;
         /* Split long rows so that there are enough rows for every compute unit. */
         const uint64_t target = 65536;
         if (rows < target) {
@@ -199,7 +205,8 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     if (groups == 0)
         return VKI_OK;
 
-    vk_pipeline_key key = {l->kernel, variant, (uint32_t)l->elem_size, lanes, l->mode, l->flags};
+    vk_pipeline_key key = {l->kernel, variant, (uint32_t)l->elem_size, lanes, l->mode, l->flags,
+                           l->pack ? l->pack : 1};
     VkPipeline pipeline;
     st = vk_pipeline_get(c, &key, &pipeline);
     if (st != VKI_OK)
@@ -215,7 +222,10 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     p[P_AXIS] = l->axis < 0 ? 0xFFFFFFFFu : (uint32_t)l->axis;
     p[P_N] = (uint32_t)l->n;
     p[P_DIM_SIZE] = (uint32_t)l->dim_size;
-    put64(p, P_WINDOW, window);
+    uint32_t window_log2 = 0;
+    while ((1ull << window_log2) < window)
+        window_log2++;
+    p[P_WINDOW] = window_log2;
     put64(p, P_ROWS, rows);
     put64(p, P_DST_BASE, (uint64_t)l->dst_base);
     put64(p, P_SRC_BASE, (uint64_t)l->src_base);
@@ -223,7 +233,8 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     put64(p, P_IDX_STRIDE, (uint64_t)l->index_stride);
     put64(p, P_CHUNKS, chunks);
     for (int k = 0; k < l->nd; k++) {
-        put64(p, P_SHAPE + 2 * k, (uint64_t)l->shape[k]);
+        /* a packed gather walks the innermost dim in packs */
+        put64(p, P_SHAPE + 2 * k, (uint64_t)(k == l->nd - 1 ? (int64_t)len : l->shape[k]));
         put64(p, P_DST_STRIDE + 2 * k, (uint64_t)l->dst_strides[k]);
         put64(p, P_SRC_STRIDE + 2 * k, (uint64_t)l->src_strides[k]);
     }
@@ -355,6 +366,16 @@ static void box_index_copy(vk_launch *l, const vki_copy_op *op, bool gather)
     l->nd++;
     append_loop(l, &inner);
     widen(l);
+    /* A gather along a contiguous innermost dim writes whole 16-byte vectors. */
+    const int last = l->nd - 1;
+    if (gather && last == l->axis && es <= 8 && l->dst_strides[last] == es) {
+        const int64_t pack = 16 / es;
+        bool ok = l->shape[last] % pack == 0 && l->dst_base % 16 == 0;
+        for (int k = 0; k < last && ok; k++)
+            ok = l->dst_strides[k] % 16 == 0;
+        if (ok)
+            l->pack = (uint32_t)pack;
+    }
 }
 
 static bool view_contiguous(const vki_view *v)
@@ -383,6 +404,8 @@ static vki_view packed_like(const vki_view *v)
 
 /* ---- backend table ---- */
 
+static vki_status flush(vk_ctx *c);
+
 static vki_status vk_storage_create(void *impl, uint64_t bytes, void **out)
 {
     vk_ctx *c = impl;
@@ -408,6 +431,9 @@ static void vk_storage_destroy(void *impl, void *storage)
 static vki_status vk_upload(void *impl, const vki_view *dst, const void *host)
 {
     vk_ctx *c = impl;
+    vki_status queued = flush(c); /* queued calls of a batch come first */
+    if (queued != VKI_OK)
+        return queued;
     const uint64_t bytes = (uint64_t)(vki_numel(dst->ndim, dst->shape) * dst->elem_size);
     vki_status st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK);
     if (st != VKI_OK)
@@ -431,6 +457,9 @@ static vki_status vk_upload(void *impl, const vki_view *dst, const void *host)
 static vki_status vk_download(void *impl, const vki_view *src, void *host)
 {
     vk_ctx *c = impl;
+    vki_status queued = flush(c); /* queued calls of a batch come first */
+    if (queued != VKI_OK)
+        return queued;
     const uint64_t bytes = (uint64_t)(vki_numel(src->ndim, src->shape) * src->elem_size);
     vki_status st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK);
     if (st != VKI_OK)
@@ -456,6 +485,9 @@ static vki_status vk_download(void *impl, const vki_view *src, void *host)
 static vki_status vk_copy(void *impl, const vki_view *dst, const vki_view *src)
 {
     vk_ctx *c = impl;
+    vki_status queued = flush(c); /* queued calls of a batch come first */
+    if (queued != VKI_OK)
+        return queued;
     if (vki_numel(dst->ndim, dst->shape) == 0)
         return VKI_OK;
     vki_status st = vk_begin(c);
@@ -475,7 +507,7 @@ static void compute_to_compute(vk_ctx *c)
 }
 
 /* Records the whole index_copy: check pass, base copy, copy pass, status read-back. */
-static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op)
+static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op, uint32_t slot)
 {
     vki_status st = VKI_OK;
     const int64_t n = op->index.shape[0], dim_size = op->dst.shape[op->dim];
@@ -522,8 +554,92 @@ static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op)
         return st;
     vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
-    VkBufferCopy status = {0, 0, 4};
+    VkBufferCopy status = {0, (VkDeviceSize)slot * 4, 4};
     c->vk.vkCmdCopyBuffer(c->cmd, c->scratch.buffer, c->readback.buffer, 1, &status);
+    return VKI_OK;
+}
+
+/* Submits the recorded calls, waits, and notes the first bad index among them. */
+static vki_status flush(vk_ctx *c)
+{
+    if (!c->recording)
+        return VKI_OK;
+    vki_status st = vk_submit_wait(c);
+    uint32_t count = c->pending_count;
+    c->pending_count = 0;
+    if (st != VKI_OK)
+        return st;
+    c->batch_ns += c->last_kernel_ns;
+    for (uint32_t i = 0; i < count; i++) {
+        const vk_pending *p = &c->pending[i];
+        uint32_t first_bad;
+        memcpy(&first_bad, (const char *)c->readback.mapped + (size_t)p->slot * 4, 4);
+        if (first_bad == VK_NO_BAD_INDEX || (c->bad_call >= 0 && c->bad_call <= p->call))
+            continue;
+        /* That call wrote nothing; fetch the offending value for the message. */
+        vki_view one = p->index;
+        one.offset += (int64_t)first_bad * one.strides[0];
+        one.shape[0] = 1;
+        int64_t value = 0;
+        if (one.elem_size == 8) {
+            st = vk_download(c, &one, &value);
+        } else {
+            int32_t v32 = 0;
+            st = vk_download(c, &one, &v32);
+            value = v32;
+        }
+        if (st != VKI_OK)
+            return st;
+        c->bad_call = p->call;
+        c->bad_position = first_bad;
+        c->bad_value = value;
+    }
+    return VKI_OK;
+}
+
+/* Records one call into the current submission, submitting first when it is full. */
+static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
+{
+    const int64_t n = op->index.shape[0], dim_size = op->dst.shape[op->dim];
+    if (n >= INT32_MAX || dim_size >= INT32_MAX)
+        return vki_fail(VKI_ERROR_UNSUPPORTED,
+                        "index_copy_: the Vulkan backend takes fewer than 2^31 indices and "
+                        "destination slots (got %lld and %lld)", (long long)n, (long long)dim_size);
+    const uint64_t scratch = VK_SCRATCH_WINNERS_BYTES + (uint64_t)dim_size * 4;
+    /* A call needs up to 3 launches, a status slot, and scratch for its winner map. */
+    bool full = c->params_used + 3 > VK_PARAM_SLOTS || c->descriptor_sets_left < 3 ||
+                c->pending_count == VK_STATUS_SLOTS || scratch > c->scratch.size;
+    vki_status st = VKI_OK;
+    if (c->recording && full)
+        st = flush(c);
+    if (st == VKI_OK && scratch > c->scratch.size)
+        st = vk_buffer_reserve(c, &c->scratch, scratch, VK_MEMORY_DEVICE);
+    if (st != VKI_OK)
+        return st;
+    if (!c->recording) {
+        if ((st = vk_begin(c)) != VKI_OK)
+            return vk_abandon(c, st);
+    } else { /* the previous call's writes and scratch reads come first */
+        vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
+                   VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+    }
+    if (op->check_index && c->pending_count == c->pending_cap) {
+        uint32_t cap = c->pending_cap ? 2 * c->pending_cap : 64;
+        vk_pending *grown = realloc(c->pending, cap * sizeof *grown);
+        if (!grown)
+            return vk_abandon(c, vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+        c->pending = grown;
+        c->pending_cap = cap;
+    }
+    uint32_t slot = c->pending_count;
+    st = record_index_copy(c, op, slot);
+    if (st != VKI_OK) {
+        c->pending_count = 0;
+        return vk_abandon(c, st);
+    }
+    if (op->check_index)
+        c->pending[c->pending_count++] =
+            (vk_pending){.call = op->batch_call < 0 ? 0 : op->batch_call, .slot = slot, .index = op->index};
     return VKI_OK;
 }
 
@@ -531,39 +647,48 @@ static vki_status vk_index_copy(void *impl, const vki_copy_op *op, int64_t *bad_
                                 int64_t *bad_value)
 {
     vk_ctx *c = impl;
-    const int64_t n = op->index.shape[0], dim_size = op->dst.shape[op->dim];
-    if (n >= INT32_MAX || dim_size >= INT32_MAX)
-        return vki_fail(VKI_ERROR_UNSUPPORTED,
-                        "index_copy_: the Vulkan backend takes fewer than 2^31 indices and "
-                        "destination slots (got %lld and %lld)", (long long)n, (long long)dim_size);
-    vki_status st = vk_buffer_reserve(c, &c->scratch,
-                                      VK_SCRATCH_WINNERS_BYTES + (uint64_t)dim_size * 4,
-                                      VK_MEMORY_DEVICE);
-    if (st == VKI_OK)
-        st = vk_begin(c);
-    if (st == VKI_OK)
-        st = record_index_copy(c, op);
-    if (st != VKI_OK)
-        return vk_abandon(c, st);
-    if ((st = vk_submit_wait(c)) != VKI_OK || !op->check_index)
+    vki_status st = record_call(c, op);
+    if (st != VKI_OK || c->batch_open)
         return st;
-    uint32_t first_bad;
-    memcpy(&first_bad, c->readback.mapped, 4);
-    if (first_bad == VK_NO_BAD_INDEX)
+    c->bad_call = -1;
+    c->batch_ns = 0;
+    if ((st = flush(c)) != VKI_OK)
+        return st;
+    if (c->bad_call < 0)
         return VKI_OK;
-    /* Nothing was written; fetch the offending value for the message. */
-    vki_view one = op->index;
-    one.offset += (int64_t)first_bad * one.strides[0];
-    one.shape[0] = 1;
-    if (one.elem_size == 8) {
-        st = vk_download(c, &one, bad_value);
-    } else {
-        int32_t v32 = 0;
-        st = vk_download(c, &one, &v32);
-        *bad_value = v32;
-    }
-    *bad_position = first_bad;
-    return st == VKI_OK ? VKI_ERROR_INDEX : st;
+    *bad_position = c->bad_position;
+    *bad_value = c->bad_value;
+    return VKI_ERROR_INDEX;
+}
+
+static vki_status vk_batch_begin(void *impl)
+{
+    vk_ctx *c = impl;
+    c->batch_open = true;
+    c->bad_call = -1;
+    c->batch_ns = 0;
+    return VKI_OK;
+}
+
+static vki_status vk_batch_end(void *impl, int64_t *bad_call, int64_t *bad_position,
+                               int64_t *bad_value)
+{
+    vk_ctx *c = impl;
+    vki_status st = flush(c);
+    c->batch_open = false;
+    c->last_kernel_ns = c->batch_ns;
+    if (st != VKI_OK || c->bad_call < 0)
+        return st;
+    *bad_call = c->bad_call;
+    *bad_position = c->bad_position;
+    *bad_value = c->bad_value;
+    return VKI_ERROR_INDEX;
+}
+
+static double vk_last_kernel_ns(void *impl)
+{
+    vk_ctx *c = impl;
+    return c->caps.timestamps ? c->last_kernel_ns : -1.0;
 }
 
 const vki_backend_ops vk_backend_ops = {
@@ -575,4 +700,7 @@ const vki_backend_ops vk_backend_ops = {
     .download = vk_download,
     .copy = vk_copy,
     .index_copy = vk_index_copy,
+    .last_kernel_ns = vk_last_kernel_ns,
+    .batch_begin = vk_batch_begin,
+    .batch_end = vk_batch_end,
 };

@@ -17,6 +17,18 @@
 /* Bytes of one dispatch's parameter block (a multiple of any minStorageBufferOffsetAlignment). */
 #define VK_PARAM_SLOT 512
 #define VK_MAX_ND 16
+/* Calls whose status one submission can read back (one 32-bit word each). */
+#define VK_STATUS_SLOTS 1024
+/* Descriptor sets per submission, and parameter blocks (one per kernel launch). */
+#define VK_SETS_PER_SUBMIT 256
+#define VK_PARAM_SLOTS 1024
+
+/* A recorded index_copy whose status word is read back after the submission. */
+typedef struct vk_pending {
+    int64_t call;       /* position in the batch (0 outside a batch) */
+    uint32_t slot;      /* status word in the read-back buffer */
+    vki_view index;     /* to fetch the offending value */
+} vk_pending;
 
 typedef struct vk_buffer {
     VkBuffer buffer;
@@ -47,7 +59,7 @@ typedef struct vk_spirv {
 vk_spirv vk_shader_code(vk_kernel kernel, vk_variant variant);
 
 typedef struct vk_pipeline_key {
-    uint32_t kernel, variant, elem_size, lanes_per_row, mode, flags;
+    uint32_t kernel, variant, elem_size, lanes_per_row, mode, flags, pack;
 } vk_pipeline_key;
 
 typedef struct vk_pipeline_entry {
@@ -100,6 +112,13 @@ typedef struct vk_ctx {
     VkQueryPool timestamps;
     double last_kernel_ns;
 
+    /* Recorded index_copy calls not yet submitted (all of a batch, or the one current call). */
+    bool batch_open;
+    vk_pending *pending;
+    uint32_t pending_count, pending_cap;
+    int64_t bad_call, bad_position, bad_value; /* first bad index seen since batch_begin */
+    double batch_ns;
+
     bool validation;
     bool validation_failed;
     char validation_message[1024];
@@ -136,6 +155,7 @@ typedef struct vk_launch {
     int64_t dst_base, src_base;     /* bytes */
     int64_t index_base, index_stride; /* bytes */
     int64_t n, dim_size;
+    uint32_t pack;                  /* packed gather: elements per invocation (1: off) */
     const vk_buffer *dst, *src, *index;
 } vk_launch;
 

@@ -46,7 +46,7 @@ vki_status vk_pipelines_init(vk_ctx *c)
     if (st != VKI_OK)
         return st;
     /* Enough descriptors for the few sets of one call; the pool is reset after each. */
-    const uint32_t sets = 64;
+    const uint32_t sets = VK_SETS_PER_SUBMIT;
     VkDescriptorPoolSize sizes[2] = {
         {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC, sets},
         {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * (1 + 3 * VK_MAX_WINDOWS)},
@@ -105,12 +105,12 @@ vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *ou
         };
         VK(c->vk.vkCreateShaderModule(c->device, &info, NULL, module));
     }
-    const uint32_t values[5] = {c->workgroup_size, key->elem_size, key->lanes_per_row, key->mode,
-                                key->flags};
-    VkSpecializationMapEntry entries[5];
-    for (uint32_t i = 0; i < 5; i++)
+    const uint32_t values[6] = {c->workgroup_size, key->elem_size, key->lanes_per_row, key->mode,
+                                key->flags, key->pack ? key->pack : 1};
+    VkSpecializationMapEntry entries[6];
+    for (uint32_t i = 0; i < 6; i++)
         entries[i] = (VkSpecializationMapEntry){i, i * 4, 4};
-    VkSpecializationInfo spec = {5, entries, sizeof values, values};
+    VkSpecializationInfo spec = {6, entries, sizeof values, values};
     VkComputePipelineCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {
