@@ -249,6 +249,23 @@ static double copy_bound(vki_context *ctx, double moved, const options *o)
     return 2.0 * (double)bytes / (s.median * 1e6);
 }
 
+/* GPUs lower their clocks when idle, and preparing a workload leaves them idle: keep the
+ * device busy with copies for a while right before timing. */
+static void warm_up_device(vki_context *ctx, const options *o)
+{
+    if (vki_context_backend(ctx) != VKI_BACKEND_VULKAN)
+        return;
+    int64_t n = o->quick ? (4 << 20) : (64 << 20);
+    vki_tensor *a, *b;
+    TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &a));
+    TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &b));
+    double until = now_ms() + (o->quick ? 20 : 300);
+    while (now_ms() < until)
+        TRY(vki_internal_copy(b, a));
+    vki_tensor_destroy(a);
+    vki_tensor_destroy(b);
+}
+
 /* ---- one workload ---- */
 
 static void run_workload(vki_context *ctx, const char *backend, const workload *w,
@@ -312,6 +329,7 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
 
     double *wall = malloc(sizeof(double) * (size_t)o->reps);
     double *kern = malloc(sizeof(double) * (size_t)o->reps);
+    warm_up_device(ctx, o);
     for (int r = 0; r < o->warmup + o->reps; r++) {
         double t0 = now_ms();
         TRY(vki_index_copy_(self, w->dim, index, src));
@@ -328,6 +346,7 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
     res->kernel_ms = summarise(kern, o->reps);
     double t = res->kernel_ms.median > 0 ? res->kernel_ms.median : res->wall_ms.median;
     res->gbps = moved / (t * 1e6);
+    warm_up_device(ctx, o);
     res->copy_gbps = copy_bound(ctx, moved, o);
     res->ratio = res->gbps / res->copy_gbps;
     fprintf(stderr, "[%d/%d] %s on %s: %.3f ms, %.1f GB/s, %.0f%% of the copy bound\n", position,
@@ -336,6 +355,7 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
     /* Small calls: many decode steps separately, then in one batch. */
     if (w->kind == ONE && o->batch_calls > 0) {
         const int calls = o->batch_calls;
+        warm_up_device(ctx, o);
         TRY(vki_index_copy_(self, w->dim, index, src));
         double t0 = now_ms();
         for (int c = 0; c < calls; c++)

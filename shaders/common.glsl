@@ -53,8 +53,14 @@ const uint MODE_GATHER = 2u;  // over destination elements, through the winner m
 const uint FLAG_GUARD = 1u;   // write nothing if the check pass found a bad index
 const uint FLAG_WINNERS = 2u; // scatter: only the last occurrence of each index writes
 const uint FLAG_INDEX32 = 4u; // index elements are int32 (else int64)
+const uint FLAG_FUSED = 8u;   // few indices: every invocation checks them all itself, and the
+                              // scatter writes the call's status word (no check pass)
 const uint NO_BAD_INDEX = 0xFFFFFFFFu;
-const uint SCRATCH_WINNERS = 4u; // scratch word where the winner map starts
+// Scratch: a status word per call of the submission (the first bad index position), a
+// "duplicates seen" word per call, then the winner map of the current call.
+const uint SCRATCH_SLOTS = 1024u;
+const uint SCRATCH_DUPS = SCRATCH_SLOTS;
+const uint SCRATCH_WINNERS = 2u * SCRATCH_SLOTS;
 
 // Parameter block, in 32-bit words; 64-bit values are (low, high) word pairs.
 const uint P_ND = 0u;          // dims of the iteration (1..16)
@@ -71,10 +77,14 @@ const uint P_CHUNKS = 16u;     // each row is split into this many chunks
 const uint P_SHAPE = 18u;      // 16 sizes
 const uint P_DST_STRIDE = 50u; // 16 byte strides
 const uint P_SRC_STRIDE = 82u; // 16 byte strides
+const uint P_SLOT = 114u;      // the call's status slot in scratch
 
 layout(set = 0, binding = 0, std430) readonly buffer Params { uint p[]; };
 layout(set = 0, binding = 1, std430) buffer Scratch { uint scratch[]; };
 layout(set = 0, binding = 1, std430) readonly buffer Scratch4 { uvec4 scratch4[]; };
+
+// The first position in [0, n) whose index is outside [0, dim_size), or NO_BAD_INDEX.
+uint first_bad_index();
 
 layout(set = 0, binding = 2, std430) buffer Dst32 { uint w[]; } dst32[VKI_WINDOWS];
 layout(set = 0, binding = 2, std430) writeonly buffer Dst64 { uvec2 w[]; } dst64[VKI_WINDOWS];
@@ -201,4 +211,15 @@ uvec2 load_index(uint i)
     if ((FLAGS & FLAG_INDEX32) != 0u)
         v.y = int(v.x) < 0 ? 0xFFFFFFFFu : 0u;
     return v;
+}
+
+uint first_bad_index()
+{
+    const uint n = p[P_N], dim_size = p[P_DIM_SIZE];
+    for (uint i = 0u; i < n; i++) {
+        uvec2 v = load_index(i);
+        if (v.y != 0u || v.x >= dim_size)
+            return i;
+    }
+    return NO_BAD_INDEX;
 }

@@ -17,8 +17,13 @@ bool map_axis(off_t c, out off_t dc, out off_t sc)
 {
     if (MODE == MODE_SCATTER) {
         uint v = load_index(uint(c)).x;
-        if ((FLAGS & FLAG_WINNERS) != 0u && scratch[SCRATCH_WINNERS + v] != uint(c) + 1u)
+        if ((FLAGS & FLAG_WINNERS) != 0u && scratch[SCRATCH_DUPS + p[P_SLOT]] != 0u &&
+            scratch[SCRATCH_WINNERS + v] != uint(c) + 1u)
             return false;
+        if ((FLAGS & FLAG_FUSED) != 0u) /* few indices: a later occurrence overrides this one */
+            for (uint k = uint(c) + 1u; k < p[P_N]; k++)
+                if (load_index(k).x == v)
+                    return false;
         dc = off_t(v);
         sc = c;
         return true;
@@ -48,11 +53,11 @@ void packed_gather(off_t d, off_t s, off_t j, off_t src_last)
     const off_t first = j * PACK;
     uvec4 acc = uvec4(0u);
     bool any = false;
-    // The winner map starts 16 bytes into scratch and PACK is a multiple of 2, so the winners
+    // The winner map starts on a 16-byte boundary and PACK is a multiple of 2, so the winners
     // of a pack are whole uvec4s when PACK >= 4.
     uvec4 winners[4];
     [[unroll]] for (uint q = 0u; q < (PACK + 3u) / 4u; q++)
-        winners[q] = PACK >= 4u ? scratch4[1u + uint(first) / 4u + q]
+        winners[q] = PACK >= 4u ? scratch4[SCRATCH_WINNERS / 4u + uint(first) / 4u + q]
                                 : uvec4(scratch[SCRATCH_WINNERS + uint(first)],
                                         scratch[SCRATCH_WINNERS + uint(first) + 1u], 0u, 0u);
     [[unroll]] for (uint e = 0u; e < PACK; e++) {
@@ -70,8 +75,15 @@ void packed_gather(off_t d, off_t s, off_t j, off_t src_last)
 
 void main()
 {
-    if ((FLAGS & FLAG_GUARD) != 0u && scratch[0] != NO_BAD_INDEX)
+    if ((FLAGS & FLAG_GUARD) != 0u && scratch[p[P_SLOT]] != NO_BAD_INDEX)
         return; // an index is out of range: write nothing
+    if ((FLAGS & FLAG_FUSED) != 0u) {
+        uint bad = first_bad_index(); // the same answer in every invocation
+        if (MODE != MODE_COPY && gl_GlobalInvocationID.x == 0u)
+            scratch[p[P_SLOT]] = bad;
+        if (bad != NO_BAD_INDEX)
+            return;
+    }
     const int nd = int(p[P_ND]);
     const int axis = MODE == MODE_COPY ? -1 : int(p[P_AXIS]);
     const int last = nd - 1;
@@ -105,6 +117,18 @@ void main()
         if (PACK > 1u) {
             for (off_t j = begin + lane; j < end; j += LPR)
                 packed_gather(d, s, j, src_last);
+            continue;
+        }
+        if (last != axis) { /* four moves in flight per invocation */
+            for (off_t j = begin + lane; j < end; j += 4u * LPR) {
+                uvec4 v[4];
+                [[unroll]] for (uint u = 0u; u < 4u; u++)
+                    if (j + u * LPR < end)
+                        v[u] = load_src(s + (j + u * LPR) * src_last);
+                [[unroll]] for (uint u = 0u; u < 4u; u++)
+                    if (j + u * LPR < end)
+                        store_dst(d + (j + u * LPR) * dst_last, v[u]);
+            }
             continue;
         }
         for (off_t j = begin + lane; j < end; j += LPR) {

@@ -115,7 +115,7 @@ static uint32_t next_pow2(uint64_t v)
 /* The parameter block word positions (shaders/common.glsl). */
 enum { P_ND = 0, P_AXIS = 1, P_N = 2, P_DIM_SIZE = 3, P_WINDOW = 4, P_ROWS = 6, P_DST_BASE = 8,
        P_SRC_BASE = 10, P_IDX_BASE = 12, P_IDX_STRIDE = 14, P_CHUNKS = 16, P_SHAPE = 18,
-       P_DST_STRIDE = 50, P_SRC_STRIDE = 82, P_WORDS = 114 };
+       P_DST_STRIDE = 50, P_SRC_STRIDE = 82, P_SLOT = 114, P_WORDS = 115 };
 
 static void bind_windows(const vk_buffer *b, uint32_t windows, uint64_t window,
                          VkDescriptorBufferInfo *out)
@@ -222,6 +222,7 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     p[P_AXIS] = l->axis < 0 ? 0xFFFFFFFFu : (uint32_t)l->axis;
     p[P_N] = (uint32_t)l->n;
     p[P_DIM_SIZE] = (uint32_t)l->dim_size;
+    p[P_SLOT] = l->slot;
     uint32_t window_log2 = 0;
     while ((1ull << window_log2) < window)
         window_log2++;
@@ -278,6 +279,15 @@ done:
 }
 
 /* ---- iteration boxes ---- */
+
+static const uint32_t compute_rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+
+static void compute_to_compute(vk_ctx *c)
+{
+    vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+               VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
+}
+
 
 static vk_buffer *buffer_of(const vki_view *v)
 {
@@ -498,35 +508,39 @@ static vki_status vk_copy(void *impl, const vki_view *dst, const vki_view *src)
     return st == VKI_OK ? vk_submit_wait(c) : vk_abandon(c, st);
 }
 
-static const uint32_t compute_rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
 
-static void compute_to_compute(vk_ctx *c)
+/* Index parameters of a launch, from the op. */
+static void launch_index(vk_launch *l, const vki_copy_op *op, uint32_t slot)
 {
-    vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-               VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
+    l->index = buffer_of(&op->index);
+    l->n = op->index.shape[0];
+    l->dim_size = op->dst.shape[op->dim];
+    l->index_base = op->index.offset * op->index.elem_size;
+    l->index_stride = op->index.strides[0] * op->index.elem_size;
+    l->slot = slot;
+    if (op->index.elem_size == 4)
+        l->flags |= VK_FLAG_INDEX32;
 }
 
-/* Records the whole index_copy: check pass, base copy, copy pass, status read-back. */
+/* Records the whole index_copy: check pass (or none, for few indices), base copy, copy pass.
+ * The call's status word (scratch slot) is read back when the submission is flushed. */
 static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op, uint32_t slot)
 {
     vki_status st = VKI_OK;
     const int64_t n = op->index.shape[0], dim_size = op->dst.shape[op->dim];
-    const bool winners = n > 1;
-    if (op->check_index) {
-        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, 0, VK_SCRATCH_WINNERS_BYTES, VK_NO_BAD_INDEX);
-        if (winners && dim_size > 0)
+    const bool fused = op->check_index && n <= VK_FUSED_MAX_INDICES;
+    const bool winners = n > 1 && !fused;
+    if (op->check_index && !fused) {
+        if (winners && dim_size > 0) {
             c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, VK_SCRATCH_WINNERS_BYTES,
                                   (VkDeviceSize)dim_size * 4, 0);
-        vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
+            vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
+        }
         vk_launch check = {.kernel = VK_KERNEL_CHECK, .flags = winners ? VK_FLAG_WINNERS : 0,
-                           .elem_size = 4, .nd = 1, .shape = {1}, .n = n, .dim_size = dim_size,
-                           .index_base = op->index.offset * op->index.elem_size,
-                           .index_stride = op->index.strides[0] * op->index.elem_size,
-                           .dst = buffer_of(&op->dst), .src = buffer_of(&op->src),
-                           .index = buffer_of(&op->index), .axis = -1};
-        if (op->index.elem_size == 4)
-            check.flags |= VK_FLAG_INDEX32;
+                           .elem_size = 4, .nd = 1, .shape = {1}, .dst = buffer_of(&op->dst),
+                           .src = buffer_of(&op->src), .axis = -1};
+        launch_index(&check, op, slot);
         if ((st = vk_launch_record(c, &check)) != VKI_OK)
             return st;
         compute_to_compute(c);
@@ -534,7 +548,10 @@ static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op, uint32_t s
     if (op->base.storage && vki_numel(op->dst.ndim, op->dst.shape) > 0) {
         vk_launch base;
         box_copy(&base, &op->dst, buffer_of(&op->dst), &op->base, buffer_of(&op->base));
-        base.flags = op->check_index ? VK_FLAG_GUARD : 0;
+        if (op->check_index) {
+            base.flags = fused ? VK_FLAG_FUSED : VK_FLAG_GUARD;
+            launch_index(&base, op, slot);
+        }
         if ((st = vk_launch_record(c, &base)) != VKI_OK)
             return st;
         compute_to_compute(c);
@@ -549,14 +566,9 @@ static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op, uint32_t s
     const bool gather = winners && slice * op->dst.elem_size <= 16 && dim_size <= 4 * n;
     vk_launch copy;
     box_index_copy(&copy, op, gather);
-    copy.flags |= VK_FLAG_GUARD | (winners && !gather ? VK_FLAG_WINNERS : 0);
-    if ((st = vk_launch_record(c, &copy)) != VKI_OK)
-        return st;
-    vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-               VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
-    VkBufferCopy status = {0, (VkDeviceSize)slot * 4, 4};
-    c->vk.vkCmdCopyBuffer(c->cmd, c->scratch.buffer, c->readback.buffer, 1, &status);
-    return VKI_OK;
+    copy.slot = slot;
+    copy.flags |= fused ? VK_FLAG_FUSED : VK_FLAG_GUARD | (winners && !gather ? VK_FLAG_WINNERS : 0);
+    return vk_launch_record(c, &copy);
 }
 
 /* Submits the recorded calls, waits, and notes the first bad index among them. */
@@ -564,6 +576,12 @@ static vki_status flush(vk_ctx *c)
 {
     if (!c->recording)
         return VKI_OK;
+    if (c->pending_count > 0) { /* the status words of the recorded calls, in one copy */
+        vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+        VkBufferCopy status = {0, 0, (VkDeviceSize)c->pending_count * 4};
+        c->vk.vkCmdCopyBuffer(c->cmd, c->scratch.buffer, c->readback.buffer, 1, &status);
+    }
     vki_status st = vk_submit_wait(c);
     uint32_t count = c->pending_count;
     c->pending_count = 0;
@@ -622,6 +640,15 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
     } else { /* the previous call's writes and scratch reads come first */
         vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
                    VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+    }
+    if (c->pending_count == 0 && op->check_index) {
+        /* The first checked call of a submission: every status slot to "no bad index" and
+         * every duplicate flag to 0, once. */
+        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, 0, VK_SCRATCH_DUPS_BYTES, VK_NO_BAD_INDEX);
+        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, VK_SCRATCH_DUPS_BYTES,
+                              VK_SCRATCH_WINNERS_BYTES - VK_SCRATCH_DUPS_BYTES, 0);
+        vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
     }
     if (op->check_index && c->pending_count == c->pending_cap) {
         uint32_t cap = c->pending_cap ? 2 * c->pending_cap : 64;

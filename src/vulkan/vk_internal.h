@@ -156,6 +156,7 @@ typedef struct vk_launch {
     int64_t index_base, index_stride; /* bytes */
     int64_t n, dim_size;
     uint32_t pack;                  /* packed gather: elements per invocation (1: off) */
+    uint32_t slot;                  /* the call's status slot */
     const vk_buffer *dst, *src, *index;
 } vk_launch;
 
@@ -170,11 +171,16 @@ vki_status vk_check_validation(vk_ctx *c);
 #define VK_FLAG_GUARD 1u
 #define VK_FLAG_WINNERS 2u
 #define VK_FLAG_INDEX32 4u
+#define VK_FLAG_FUSED 8u
+/* Calls with at most this many indices check them inside the copy kernel (no check pass). */
+#define VK_FUSED_MAX_INDICES 32
 #define VK_MODE_COPY 0u
 #define VK_MODE_SCATTER 1u
 #define VK_MODE_GATHER 2u
 #define VK_NO_BAD_INDEX 0xFFFFFFFFu
-#define VK_SCRATCH_WINNERS_BYTES 16
+/* Scratch layout (shaders/common.glsl): status words, duplicate flags, the winner map. */
+#define VK_SCRATCH_DUPS_BYTES (4 * VK_STATUS_SLOTS)
+#define VK_SCRATCH_WINNERS_BYTES (8 * VK_STATUS_SLOTS)
 
 /* Records a VkResult failure and jumps to `done` (one error path per function). */
 #define VK(call)                                                                               \
