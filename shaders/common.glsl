@@ -56,8 +56,9 @@ const uint FLAG_INDEX32 = 4u; // index elements are int32 (else int64)
 const uint FLAG_FUSED = 8u;   // few indices: every invocation checks them all itself, and the
                               // scatter writes the call's status word (no check pass)
 const uint NO_BAD_INDEX = 0xFFFFFFFFu;
-// Scratch: a status word per call of the submission (the first bad index position), a
-// "duplicates seen" word per call, then the winner map of the current call.
+// Scratch: a status word per call of the submission, a "duplicates seen" word per call, then
+// the winner map of the current call; all start at 0, so one fill clears them. A status word
+// holds ~p for the first bad position p (atomicMax of ~p finds the smallest p); 0 means none.
 const uint SCRATCH_SLOTS = 1024u;
 const uint SCRATCH_DUPS = SCRATCH_SLOTS;
 const uint SCRATCH_WINNERS = 2u * SCRATCH_SLOTS;

@@ -186,8 +186,9 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     if (l->kernel == VK_KERNEL_CHECK) {
         groups = ((uint64_t)l->n + wg - 1) / wg;
     } else {
-        /* About 4 elements per lane: a row's index arithmetic is then paid once per 4 moves. */
-        uint64_t per_lane = (len + 3) / 4;
+        /* About 4 elements per lane, moved together: a row's index arithmetic is then paid
+         * once per 4 moves. A packed gather has 16 bytes of work per element already. */
+        uint64_t per_lane = l->pack > 1 ? len : (len + 3) / 4;
         lanes = next_pow2(per_lane) < wg ? next_pow2(per_lane) : wg;
         /* Split long rows so that there are enough rows for every compute unit. */
         const uint64_t target = 65536;
@@ -524,19 +525,24 @@ static void launch_index(vk_launch *l, const vki_copy_op *op, uint32_t slot)
 
 /* Records the whole index_copy: check pass (or none, for few indices), base copy, copy pass.
  * The call's status word (scratch slot) is read back when the submission is flushed. */
-static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op, uint32_t slot)
+static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op, uint32_t slot,
+                                    bool first_of_submission)
 {
     vki_status st = VKI_OK;
     const int64_t n = op->index.shape[0], dim_size = op->dst.shape[op->dim];
     const bool fused = op->check_index && n <= VK_FUSED_MAX_INDICES;
     const bool winners = n > 1 && !fused;
+    /* Zero what this call's kernels count on, in one fill: the status words and duplicate
+     * flags of the whole submission (with its first checked call), and the winner map. */
+    VkDeviceSize from = first_of_submission ? 0 : VK_SCRATCH_WINNERS_BYTES;
+    VkDeviceSize to = winners ? VK_SCRATCH_WINNERS_BYTES + (VkDeviceSize)dim_size * 4
+                              : (first_of_submission ? VK_SCRATCH_WINNERS_BYTES : 0);
+    if (op->check_index && to > from) {
+        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, from, to - from, 0);
+        vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
+    }
     if (op->check_index && !fused) {
-        if (winners && dim_size > 0) {
-            c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, VK_SCRATCH_WINNERS_BYTES,
-                                  (VkDeviceSize)dim_size * 4, 0);
-            vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
-        }
         vk_launch check = {.kernel = VK_KERNEL_CHECK, .flags = winners ? VK_FLAG_WINNERS : 0,
                            .elem_size = 4, .nd = 1, .shape = {1}, .dst = buffer_of(&op->dst),
                            .src = buffer_of(&op->src), .axis = -1};
@@ -590,10 +596,11 @@ static vki_status flush(vk_ctx *c)
     c->batch_ns += c->last_kernel_ns;
     for (uint32_t i = 0; i < count; i++) {
         const vk_pending *p = &c->pending[i];
-        uint32_t first_bad;
-        memcpy(&first_bad, (const char *)c->readback.mapped + (size_t)p->slot * 4, 4);
-        if (first_bad == VK_NO_BAD_INDEX || (c->bad_call >= 0 && c->bad_call <= p->call))
+        uint32_t status;
+        memcpy(&status, (const char *)c->readback.mapped + (size_t)p->slot * 4, 4);
+        if (status == 0 || (c->bad_call >= 0 && c->bad_call <= p->call))
             continue;
+        const uint32_t first_bad = ~status; /* the kernels store the complement */
         /* That call wrote nothing; fetch the offending value for the message. */
         vki_view one = p->index;
         one.offset += (int64_t)first_bad * one.strides[0];
@@ -641,15 +648,6 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
         vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
                    VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
     }
-    if (c->pending_count == 0 && op->check_index) {
-        /* The first checked call of a submission: every status slot to "no bad index" and
-         * every duplicate flag to 0, once. */
-        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, 0, VK_SCRATCH_DUPS_BYTES, VK_NO_BAD_INDEX);
-        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, VK_SCRATCH_DUPS_BYTES,
-                              VK_SCRATCH_WINNERS_BYTES - VK_SCRATCH_DUPS_BYTES, 0);
-        vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
-    }
     if (op->check_index && c->pending_count == c->pending_cap) {
         uint32_t cap = c->pending_cap ? 2 * c->pending_cap : 64;
         vk_pending *grown = realloc(c->pending, cap * sizeof *grown);
@@ -659,7 +657,7 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
         c->pending_cap = cap;
     }
     uint32_t slot = c->pending_count;
-    st = record_index_copy(c, op, slot);
+    st = record_index_copy(c, op, slot, slot == 0);
     if (st != VKI_OK) {
         c->pending_count = 0;
         return vk_abandon(c, st);

@@ -177,7 +177,6 @@ vki_status vk_check_validation(vk_ctx *c);
 #define VK_MODE_COPY 0u
 #define VK_MODE_SCATTER 1u
 #define VK_MODE_GATHER 2u
-#define VK_NO_BAD_INDEX 0xFFFFFFFFu
 /* Scratch layout (shaders/common.glsl): status words, duplicate flags, the winner map. */
 #define VK_SCRATCH_DUPS_BYTES (4 * VK_STATUS_SLOTS)
 #define VK_SCRATCH_WINNERS_BYTES (8 * VK_STATUS_SLOTS)
