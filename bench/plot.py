@@ -59,8 +59,8 @@ set ylabel 'GB/s'
 set logscale y
 plot {gbps}
 unset logscale y
-set ylabel '% of copy bound'
-set yrange [0:*]
+set ylabel '% of copy bound (capped at 200)'
+set yrange [0:200]
 plot {pct}
 unset multiplot
 """

@@ -439,58 +439,52 @@ static void vk_storage_destroy(void *impl, void *storage)
     free(storage);
 }
 
-static vki_status vk_upload(void *impl, const vki_view *dst, const void *host)
+/* Moves a view's elements between the device and packed host memory through the staging
+ * buffer: a buffer copy when the view is contiguous, else the copy kernel. Uploads from `in`
+ * when it is not NULL, else downloads into `out`. */
+static vki_status vk_transfer(vk_ctx *c, const vki_view *v, const void *in, void *out)
 {
-    vk_ctx *c = impl;
-    vki_status queued = flush(c); /* queued calls of a batch come first */
-    if (queued != VKI_OK)
-        return queued;
-    const uint64_t bytes = (uint64_t)(vki_numel(dst->ndim, dst->shape) * dst->elem_size);
-    vki_status st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK);
+    const bool to_device = in != NULL;
+    vki_status st = flush(c); /* queued calls of a batch come first */
     if (st != VKI_OK)
         return st;
-    memcpy(c->staging.mapped, host, (size_t)bytes);
-    if ((st = vk_begin(c)) != VKI_OK)
-        return vk_abandon(c, st);
-    if (view_contiguous(dst)) {
-        VkBufferCopy region = {0, (VkDeviceSize)(dst->offset * dst->elem_size), bytes};
-        c->vk.vkCmdCopyBuffer(c->cmd, c->staging.buffer, buffer_of(dst)->buffer, 1, &region);
-    } else {
-        vk_launch l;
-        vki_view packed = packed_like(dst);
-        box_copy(&l, dst, buffer_of(dst), &packed, &c->staging);
-        if ((st = vk_launch_record(c, &l)) != VKI_OK)
-            return vk_abandon(c, st);
-    }
-    return vk_submit_wait(c);
-}
-
-static vki_status vk_download(void *impl, const vki_view *src, void *host)
-{
-    vk_ctx *c = impl;
-    vki_status queued = flush(c); /* queued calls of a batch come first */
-    if (queued != VKI_OK)
-        return queued;
-    const uint64_t bytes = (uint64_t)(vki_numel(src->ndim, src->shape) * src->elem_size);
-    vki_status st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK);
-    if (st != VKI_OK)
+    const uint64_t bytes = (uint64_t)(vki_numel(v->ndim, v->shape) * v->elem_size);
+    if ((st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK)) != VKI_OK)
         return st;
+    if (to_device)
+        memcpy(c->staging.mapped, in, (size_t)bytes);
     if ((st = vk_begin(c)) != VKI_OK)
         return vk_abandon(c, st);
-    if (view_contiguous(src)) {
-        VkBufferCopy region = {(VkDeviceSize)(src->offset * src->elem_size), 0, bytes};
-        c->vk.vkCmdCopyBuffer(c->cmd, buffer_of(src)->buffer, c->staging.buffer, 1, &region);
+    if (view_contiguous(v)) {
+        const VkDeviceSize at = (VkDeviceSize)(v->offset * v->elem_size);
+        VkBufferCopy region = {to_device ? 0 : at, to_device ? at : 0, bytes};
+        c->vk.vkCmdCopyBuffer(c->cmd, to_device ? c->staging.buffer : buffer_of(v)->buffer,
+                              to_device ? buffer_of(v)->buffer : c->staging.buffer, 1, &region);
     } else {
         vk_launch l;
-        vki_view packed = packed_like(src);
-        box_copy(&l, &packed, &c->staging, src, buffer_of(src));
+        vki_view packed = packed_like(v);
+        if (to_device)
+            box_copy(&l, v, buffer_of(v), &packed, &c->staging);
+        else
+            box_copy(&l, &packed, &c->staging, v, buffer_of(v));
         if ((st = vk_launch_record(c, &l)) != VKI_OK)
             return vk_abandon(c, st);
     }
     if ((st = vk_submit_wait(c)) != VKI_OK)
         return st;
-    memcpy(host, c->staging.mapped, (size_t)bytes);
+    if (!to_device)
+        memcpy(out, c->staging.mapped, (size_t)bytes);
     return VKI_OK;
+}
+
+static vki_status vk_upload(void *impl, const vki_view *dst, const void *host)
+{
+    return vk_transfer(impl, dst, host, NULL);
+}
+
+static vki_status vk_download(void *impl, const vki_view *src, void *host)
+{
+    return vk_transfer(impl, src, NULL, host);
 }
 
 static vki_status vk_copy(void *impl, const vki_view *dst, const vki_view *src)
