@@ -94,3 +94,18 @@ uint64_t test_seed(int argc, char **argv, const char *program)
             (unsigned long long)seed, (unsigned long long)seed);
     return seed;
 }
+
+char *test_env_save(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? strdup(v) : NULL;
+}
+
+void test_env_restore(const char *name, char *saved)
+{
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+}

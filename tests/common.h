@@ -40,6 +40,11 @@ vki_tensor *make_tensor(vki_context *ctx, vki_dtype dtype, int ndim, const int64
  * this downloads a 1-d view of the storage in t's dtype). */
 void download_storage(vki_tensor *base, int64_t storage_elems, void *host);
 
+/* The value of an environment variable (a copy, or NULL when unset), and putting it back:
+ * tests that change the environment leave it as they found it. */
+char *test_env_save(const char *name);
+void test_env_restore(const char *name, char *saved); /* frees saved */
+
 /* Seed from argv ("--seed N") or the clock; printed so a failure can be replayed. */
 uint64_t test_seed(int argc, char **argv, const char *program);
 int64_t test_arg(int argc, char **argv, const char *name, int64_t fallback);

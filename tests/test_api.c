@@ -201,8 +201,7 @@ static void context_options(void **state)
     assert_null(ctx);
 
     /* Environment: read only when the option is left at zero. */
-    const char *saved = getenv("VKI_BACKEND");
-    char *copy = saved ? strdup(saved) : NULL;
+    char *saved = test_env_save("VKI_BACKEND");
     setenv("VKI_BACKEND", "quantum", 1);
     expect(vki_context_create(NULL, &ctx), VKI_ERROR_INVALID_ARGUMENT,
            "VKI_BACKEND=quantum is not one of auto, cpu, vulkan");
@@ -217,12 +216,7 @@ static void context_options(void **state)
     expect(vki_context_create(NULL, &ctx), VKI_ERROR_INVALID_ARGUMENT,
            "VKI_THREADS=0 is not a thread count");
     unsetenv("VKI_THREADS");
-    if (copy) {
-        setenv("VKI_BACKEND", copy, 1);
-        free(copy);
-    } else {
-        unsetenv("VKI_BACKEND");
-    }
+    test_env_restore("VKI_BACKEND", saved);
 }
 
 /* The same large scatter gives the same bytes with 1, 2, 3 and 7 CPU workers, duplicates

@@ -124,10 +124,8 @@ static void device_choice(void **state)
 
     /* AUTO never picks a software device by itself. */
     o = (vki_context_options){.backend = VKI_BACKEND_AUTO};
-    const char *saved = getenv("VKI_DEVICE");
-    char *copy = saved ? strdup(saved) : NULL;
-    const char *saved_backend = getenv("VKI_BACKEND");
-    char *copy_backend = saved_backend ? strdup(saved_backend) : NULL;
+    char *saved_device = test_env_save("VKI_DEVICE");
+    char *saved_backend = test_env_save("VKI_BACKEND");
     unsetenv("VKI_DEVICE");
     unsetenv("VKI_BACKEND");
     OK(vki_context_create(&o, &ctx));
@@ -135,14 +133,8 @@ static void device_choice(void **state)
     assert_null(strstr(picked, "llvmpipe"));
     assert_null(strstr(picked, "SwiftShader"));
     vki_context_destroy(ctx);
-    if (copy) {
-        setenv("VKI_DEVICE", copy, 1);
-        free(copy);
-    }
-    if (copy_backend) {
-        setenv("VKI_BACKEND", copy_backend, 1);
-        free(copy_backend);
-    }
+    test_env_restore("VKI_DEVICE", saved_device);
+    test_env_restore("VKI_BACKEND", saved_backend);
 }
 
 int main(int argc, char **argv)
