@@ -67,6 +67,9 @@ typedef struct vki_backend_ops {
     vki_status (*batch_begin)(void *ctx_impl);
     vki_status (*batch_end)(void *ctx_impl, int64_t *bad_call, int64_t *bad_position,
                             int64_t *bad_value);
+    /* How many calls of the open batch (positions 0 .. N-1) the device has finished, so that
+     * the front door can release what they used. */
+    int64_t (*batch_done)(void *ctx_impl);
 } vki_backend_ops;
 
 /* The CPU backend: creates its state for `threads` workers (>= 1). */

@@ -1,6 +1,6 @@
 /*
- * The front door of index_copy_ / index_copy: PyTorch's checks (rules 1-12 of DESIGN.md
- * section 1) in PyTorch's order with its statuses and words, normalisation (dim wrapped,
+ * The front door of index_copy_ / index_copy: PyTorch's checks (rules 1-12 of the README's
+ * Semantics table) in PyTorch's order with its statuses and words, normalisation (dim wrapped,
  * scalars as 1-d), clones of inputs that share memory with the written tensor, and then one
  * call into the backend. Rule 12 (index values) is checked by the backend, which can see the
  * values, and worded here.
@@ -164,19 +164,35 @@ static vki_status clone_view(vki_context *ctx, vki_view *v, vki_storage **out)
 
 /* ---- batches ---- */
 
-static bool batch_keep(vki_batch *b, vki_storage *s)
+static bool batch_keep(vki_batch *b, vki_storage *s, int64_t call)
 {
     if (b->kept_count == b->kept_cap) {
+        if (b->kept_begin > 0) { /* reuse the room of released entries */
+            memmove(b->kept, b->kept + b->kept_begin, (b->kept_count - b->kept_begin) * sizeof *b->kept);
+            b->kept_count -= b->kept_begin;
+            b->kept_begin = 0;
+        }
+    }
+    if (b->kept_count == b->kept_cap) {
         size_t cap = b->kept_cap ? 2 * b->kept_cap : 64;
-        vki_storage **grown = realloc(b->kept, cap * sizeof *grown);
+        struct vki_kept *grown = realloc(b->kept, cap * sizeof *grown);
         if (!grown)
             return false;
         b->kept = grown;
         b->kept_cap = cap;
     }
     s->refs++;
-    b->kept[b->kept_count++] = s;
+    b->kept[b->kept_count++] = (struct vki_kept){s, call};
     return true;
+}
+
+/* Releases the storages of the calls before `done` (the backend has finished them). */
+static void batch_release_done(vki_batch *b, int64_t done)
+{
+    while (b->kept_begin < b->kept_count && b->kept[b->kept_begin].call < done)
+        vki_storage_release(b->kept[b->kept_begin++].storage);
+    if (b->kept_begin == b->kept_count)
+        b->kept_begin = b->kept_count = 0;
 }
 
 static bool batch_note_call(vki_batch *b, int dim, int64_t dim_size)
@@ -196,9 +212,7 @@ static bool batch_note_call(vki_batch *b, int dim, int64_t dim_size)
 
 static void batch_release(vki_batch *b)
 {
-    for (size_t i = 0; i < b->kept_count; i++)
-        vki_storage_release(b->kept[i]);
-    b->kept_count = 0;
+    batch_release_done(b, INT64_MAX);
     b->calls = 0;
     b->error_call = -1;
     b->open = false;
@@ -388,7 +402,7 @@ static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_te
         /* Queued work must outlive the caller's handles: keep every storage it touches. */
         vki_storage *used[4] = {op.dst.storage, op.src.storage, op.index.storage, op.base.storage};
         for (int i = 0; i < 4 && st == VKI_OK; i++)
-            if (used[i] && !batch_keep(batch, used[i]))
+            if (used[i] && !batch_keep(batch, used[i], op.batch_call))
                 st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
         if (st == VKI_OK && !batch_note_call(batch, d, op.dst.shape[d]))
             st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
@@ -402,6 +416,8 @@ static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_te
             vki_storage_release(clones[c]); /* a queued call keeps its own reference */
     if (batch->open && op.batch_call >= 0 && (st == VKI_OK || st == VKI_ERROR_INDEX))
         batch->calls++;
+    if (batch->open && ctx->ops->batch_done)
+        batch_release_done(batch, ctx->ops->batch_done(ctx->impl));
     if (st != VKI_ERROR_INDEX)
         return st;
     char msg[512];

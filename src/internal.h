@@ -16,8 +16,10 @@
 typedef struct vki_batch {
     bool open;
     int64_t calls;                 /* calls queued so far: the next call's position          */
-    struct vki_storage **kept;     /* storages referenced by queued calls, released at the end */
-    size_t kept_count, kept_cap;
+    /* Storages referenced by queued calls, in call order: each is released once the backend
+     * has finished the call (batch_done), so a batch holds only what is still queued. */
+    struct vki_kept { struct vki_storage *storage; int64_t call; } *kept;
+    size_t kept_begin, kept_count, kept_cap;
     struct { int dim; int64_t dim_size; } *calls_info; /* per position, for error messages  */
     size_t info_cap;
     int64_t error_call;            /* first call that failed on the CPU backend, or -1       */

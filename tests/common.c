@@ -8,6 +8,43 @@
 
 static vki_context *shared_ctx;
 
+/* The 'vulkan-off64' suites force 64-bit offsets (VKI_VULKAN_SPLIT=64). A device without
+ * shaderInt64 must refuse them with VKI_ERROR_UNSUPPORTED and say why; the program then
+ * skips (77). Any other outcome of the probe call is a failure. */
+static void skip_unless_off64_works(vki_context *ctx)
+{
+    const char *split = getenv("VKI_VULKAN_SPLIT");
+    if (!split || strcmp(split, "64") || vki_context_backend(ctx) != VKI_BACKEND_VULKAN)
+        return;
+    const int64_t one = 1, zero = 0;
+    const float value = 1.0f;
+    vki_tensor *self = NULL, *index = NULL, *source = NULL;
+    vki_status st = vki_tensor_create(ctx, VKI_FLOAT32, 1, &one, &self);
+    if (st == VKI_OK)
+        st = vki_tensor_create(ctx, VKI_FLOAT32, 1, &one, &source);
+    if (st == VKI_OK)
+        st = vki_tensor_create(ctx, VKI_INT64, 1, &one, &index);
+    if (st == VKI_OK)
+        st = vki_tensor_upload(index, &zero, sizeof zero);
+    if (st == VKI_OK)
+        st = vki_tensor_upload(source, &value, sizeof value);
+    if (st == VKI_OK)
+        st = vki_index_copy_(self, 0, index, source);
+    vki_tensor_destroy(self);
+    vki_tensor_destroy(source);
+    vki_tensor_destroy(index);
+    if (st == VKI_OK)
+        return;
+    const char *want = "needs 64-bit offsets and this device has no shaderInt64";
+    if (st == VKI_ERROR_UNSUPPORTED && strstr(vki_last_error(), want)) {
+        fprintf(stderr, "SKIP: the device refuses 64-bit offsets as it should: %s\n", vki_last_error());
+        vki_context_destroy(ctx);
+        exit(77);
+    }
+    fprintf(stderr, "the 64-bit offset probe failed: %s: %s\n", vki_status_string(st), vki_last_error());
+    exit(1);
+}
+
 vki_context *test_context(void)
 {
     if (!shared_ctx) {
@@ -24,8 +61,17 @@ vki_context *test_context(void)
         fprintf(stderr, "# backend %s, device %s\n",
                 vki_context_backend(shared_ctx) == VKI_BACKEND_VULKAN ? "vulkan" : "cpu",
                 vki_context_device_name(shared_ctx));
+        skip_unless_off64_works(shared_ctx);
     }
     return shared_ctx;
+}
+
+int test_close_batch(void **state)
+{
+    (void)state;
+    if (shared_ctx)
+        (void)vki_batch_end(shared_ctx); /* VKI_ERROR_INVALID_ARGUMENT when none is open */
+    return 0;
 }
 
 void test_context_release(void)

@@ -164,13 +164,13 @@ static void destroy_with_open_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(same_as_one_by_one),
-        cmocka_unit_test(bad_index_named_by_position),
-        cmocka_unit_test(long_batches),
-        cmocka_unit_test(argument_errors_come_back_at_once),
-        cmocka_unit_test(misuse),
-        cmocka_unit_test(download_sees_queued_calls),
-        cmocka_unit_test(destroy_with_open_batch),
+        cmocka_unit_test_teardown(same_as_one_by_one, test_close_batch),
+        cmocka_unit_test_teardown(bad_index_named_by_position, test_close_batch),
+        cmocka_unit_test_teardown(long_batches, test_close_batch),
+        cmocka_unit_test_teardown(argument_errors_come_back_at_once, test_close_batch),
+        cmocka_unit_test_teardown(misuse, test_close_batch),
+        cmocka_unit_test_teardown(download_sees_queued_calls, test_close_batch),
+        cmocka_unit_test_teardown(destroy_with_open_batch, test_close_batch),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     test_context_release();

@@ -1,6 +1,6 @@
 /*
- * One test per rule of DESIGN.md section 1: the status and the exact PyTorch message, and that
- * nothing was written (self, and out for the out-of-place form, keep every byte).
+ * One test per rule of the README's Semantics table: the status and the exact PyTorch message,
+ * and that nothing was written (self, and out for the out-of-place form, keep every byte).
  */
 #include "common.h"
 

@@ -1,8 +1,8 @@
 /*
  * The Vulkan backend's device side: loading Vulkan through volk (the library links no
  * libvulkan), the instance with the optional validation layer, the choice of a physical
- * device as DESIGN.md section 2 describes, the logical device with the features vkindex uses,
- * and the report that vkindex-info prints.
+ * device (AUTO: the best hardware GPU; software devices only when named), the logical device
+ * with the features vkindex uses, and the report that vkindex-info prints.
  */
 #include "vk_internal.h"
 #include "vk_report.h"
@@ -68,6 +68,12 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(
         snprintf(c->validation_message, sizeof c->validation_message, "%s", data->pMessage);
     c->validation_failed = true;
     fprintf(stderr, "vkindex: Vulkan validation: %s\n", data->pMessage);
+    /* While a context is destroyed no call can return the message (it usually names an object
+     * vkindex forgot to destroy): validation is a debugging mode, so stop here. */
+    if (c->destroying) {
+        fprintf(stderr, "vkindex: Vulkan validation failed while destroying a context; aborting\n");
+        abort();
+    }
     return VK_FALSE;
 }
 
@@ -330,10 +336,15 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
     c->caps.int64 = f.features.shaderInt64;
     read_env_caps(&c->caps);
 
-    VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+    VkPhysicalDeviceMaintenance4Properties m4 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES,
+                                                 .maxBufferSize = UINT64_MAX};
+    VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
+                                                 /* maxBufferSize is a Vulkan 1.3 property */
+                                                 .pNext = c->props.apiVersion >= VK_API_VERSION_1_3 ? &m4 : NULL};
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
     vkGetPhysicalDeviceProperties2(c->physical, &p2);
     c->max_allocation = m3.maxMemoryAllocationSize;
+    c->max_buffer = m4.maxBufferSize;
 
     uint32_t nq = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(c->physical, &nq, NULL);
@@ -410,14 +421,17 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
         };
         VK(c->vk.vkCreateQueryPool(c->device, &qp, NULL, &c->timestamps));
     }
-    st = vk_pipelines_init(c);
+    st = vk_memory_init(c);
+    if (st == VKI_OK)
+        st = vk_pipelines_init(c);
     if (st != VKI_OK)
         goto done;
-    st = vk_buffer_create(c, (VkDeviceSize)VK_PARAM_SLOTS * VK_PARAM_SLOT, VK_MEMORY_UPLOAD, &c->params);
+    st = vk_buffer_create(c, (VkDeviceSize)VK_PARAM_SLOTS * VK_PARAM_SLOT, VK_MEMORY_UPLOAD, true,
+                          &c->params);
     if (st == VKI_OK)
-        st = vk_buffer_create(c, 4 * VK_STATUS_SLOTS, VK_MEMORY_READBACK, &c->readback);
+        st = vk_buffer_create(c, 4 * VK_STATUS_SLOTS, VK_MEMORY_READBACK, true, &c->readback);
     if (st == VKI_OK)
-        st = vk_buffer_create(c, 4096, VK_MEMORY_DEVICE, &c->scratch);
+        st = vk_buffer_create(c, 4096, VK_MEMORY_DEVICE, true, &c->scratch);
 done:
     return st;
 }
@@ -425,12 +439,14 @@ done:
 void vk_context_destroy(void *impl)
 {
     vk_ctx *c = impl;
+    c->destroying = true;
     if (c->device) {
         c->vk.vkDeviceWaitIdle(c->device);
         vk_buffer_destroy(c, &c->params);
         vk_buffer_destroy(c, &c->readback);
         vk_buffer_destroy(c, &c->scratch);
         vk_buffer_destroy(c, &c->staging);
+        vk_memory_destroy(c);
         vk_pipelines_destroy(c);
         free(c->pending);
         if (c->timestamps)
@@ -525,10 +541,11 @@ void vki_vulkan_report(FILE *out)
                 l->maxPerStageDescriptorStorageBuffers >= 3 * VK_MAX_WINDOWS + 2
                     ? "yes, in windows" : "no (too few storage buffers per stage)");
         fprintf(out, "    maxStorageBufferRange %u, maxComputeWorkGroupCount %u, "
-                     "maxComputeWorkGroupInvocations %u, subgroup size %u, storage buffers per stage %u\n",
+                     "maxComputeWorkGroupInvocations %u, subgroup size %u, storage buffers per stage %u, "
+                     "maxMemoryAllocationCount %u\n",
                 l->maxStorageBufferRange, l->maxComputeWorkGroupCount[0],
                 l->maxComputeWorkGroupInvocations, sub.subgroupSize,
-                l->maxPerStageDescriptorStorageBuffers);
+                l->maxPerStageDescriptorStorageBuffers, l->maxMemoryAllocationCount);
         if (cd->unusable)
             fprintf(out, "    not usable: %s\n", cd->unusable);
     }
@@ -536,6 +553,24 @@ void vki_vulkan_report(FILE *out)
         fprintf(out, "AUTO picks device %d (%s).\n", pick, list[pick].props.deviceName);
     else
         fprintf(out, "AUTO would choose the CPU backend: %s.\n", reason);
+    /* The software devices, which AUTO never picks: where they are and how to select them. */
+    static const struct { const char *label, *name, *how; } software[] = {
+        {"lavapipe", "llvmpipe", "VKI_DEVICE=llvmpipe (Debian package mesa-vulkan-drivers)"},
+        {"SwiftShader", "swiftshader",
+         "VKI_DEVICE=swiftshader with VK_ADD_DRIVER_FILES=DIR/vk_swiftshader_icd.json (bash "
+         "scripts/fetch-swiftshader DIR fetches it from Debian's chromium-common)"},
+    };
+    fprintf(out, "Software Vulkan devices (used only when named or with backend VULKAN):\n");
+    for (size_t k = 0; k < sizeof software / sizeof software[0]; k++) {
+        int seen = -1;
+        for (uint32_t i = 0; i < count && seen < 0; i++)
+            if (name_contains(list[i].props.deviceName, software[k].name))
+                seen = (int)i;
+        char where[32] = "not found";
+        if (seen >= 0)
+            snprintf(where, sizeof where, "device %d", seen);
+        fprintf(out, "  %-11s %-9s select with %s\n", software[k].label, where, software[k].how);
+    }
     free(list);
     vkDestroyInstance(probe.instance, NULL);
 }

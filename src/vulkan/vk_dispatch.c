@@ -120,30 +120,29 @@ enum { P_ND = 0, P_AXIS = 1, P_N = 2, P_DIM_SIZE = 3, P_WINDOW = 4, P_ROWS = 6, 
 static void bind_windows(const vk_buffer *b, uint32_t windows, uint64_t window,
                          VkDescriptorBufferInfo *out)
 {
-    for (uint32_t w = 0; w < windows; w++) {
-        uint64_t offset = (uint64_t)w * window;
-        if (windows == 1 || offset >= b->size)
-            offset = 0;
-        uint64_t range = windows == 1 ? VK_WHOLE_SIZE
-                                      : (b->size - offset < window ? b->size - offset : window);
-        out[w] = (VkDescriptorBufferInfo){b->buffer, offset, range};
+    if (windows == 1) { /* the whole buffer, which is then one chunk */
+        out[0] = (VkDescriptorBufferInfo){b->first.buffer, 0, VK_WHOLE_SIZE};
+        return;
     }
+    for (uint32_t w = 0; w < windows; w++)
+        out[w] = vk_window(b, (uint64_t)w * window, window);
 }
 
 vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
 {
     vki_status st = VKI_OK;
-    /* Which variant: one window per tensor if every buffer fits in a binding. */
+    /* Which variant: one window per tensor if every buffer is one chunk that fits in a
+     * binding. */
     uint64_t biggest = l->dst->size;
     if (l->src->size > biggest)
         biggest = l->src->size;
     if (l->index->size > biggest)
         biggest = l->index->size;
-    const bool windowed = c->caps.force_windows || biggest > c->window_bytes;
-    /* Windows are powers of two, so the kernels find them with a shift. */
-    uint64_t window = 1;
-    while (window * 2 <= c->window_bytes)
-        window *= 2;
+    const bool chunked = l->dst->chunk_count > 1 || l->src->chunk_count > 1 || l->index->chunk_count > 1;
+    const bool windowed = c->caps.force_windows || chunked || biggest > c->window_bytes;
+    /* Windows are powers of two, so the kernels find them with a shift, and they divide the
+     * chunks of chunked buffers. */
+    uint64_t window = c->chunk_bytes;
     if (windowed) {
         if (!c->caps.windows)
             return vki_fail(VKI_ERROR_UNSUPPORTED,
@@ -217,7 +216,7 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     if ((c->params_used + 1) * VK_PARAM_SLOT > c->params.size || c->descriptor_sets_left == 0)
         return vki_fail(VKI_ERROR_UNSUPPORTED, "too many kernel launches in one submission");
     const uint32_t slot = c->params_used++;
-    uint32_t *p = (uint32_t *)((char *)c->params.mapped + (size_t)slot * VK_PARAM_SLOT);
+    uint32_t *p = (uint32_t *)((char *)c->params.first.mapped + (size_t)slot * VK_PARAM_SLOT);
     memset(p, 0, P_WORDS * sizeof *p);
     p[P_ND] = (uint32_t)l->nd;
     p[P_AXIS] = l->axis < 0 ? 0xFFFFFFFFu : (uint32_t)l->axis;
@@ -252,8 +251,8 @@ vki_status vk_launch_record(vk_ctx *c, const vk_launch *l)
     VkDescriptorSet set;
     VK(c->vk.vkAllocateDescriptorSets(c->device, &alloc, &set));
     c->descriptor_sets_left--;
-    VkDescriptorBufferInfo params = {c->params.buffer, 0, VK_PARAM_SLOT};
-    VkDescriptorBufferInfo scratch = {c->scratch.buffer, 0, VK_WHOLE_SIZE};
+    VkDescriptorBufferInfo params = {c->params.first.buffer, 0, VK_PARAM_SLOT};
+    VkDescriptorBufferInfo scratch = {c->scratch.first.buffer, 0, VK_WHOLE_SIZE};
     VkDescriptorBufferInfo tensors[3][VK_MAX_WINDOWS];
     bind_windows(l->dst, windows, window, tensors[0]);
     bind_windows(l->src, windows, window, tensors[1]);
@@ -423,8 +422,9 @@ static vki_status vk_storage_create(void *impl, uint64_t bytes, void **out)
     vk_buffer *b = calloc(1, sizeof *b);
     if (!b)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    /* Whole 16-byte words, so vector moves never reach past the buffer. */
-    vki_status st = vk_buffer_create(c, (bytes + 15) / 16 * 16, VK_MEMORY_DEVICE, b);
+    /* Whole 16-byte words (vk_buffer_create rounds up), so vector moves never reach past the
+     * buffer; in chunks if one buffer cannot hold it. */
+    vki_status st = vk_buffer_create(c, bytes, VK_MEMORY_DEVICE, false, b);
     if (st != VKI_OK) {
         free(b);
         return st;
@@ -449,17 +449,20 @@ static vki_status vk_transfer(vk_ctx *c, const vki_view *v, const void *in, void
     if (st != VKI_OK)
         return st;
     const uint64_t bytes = (uint64_t)(vki_numel(v->ndim, v->shape) * v->elem_size);
-    if ((st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK)) != VKI_OK)
+    /* Staging holds whole 16-byte words (vk_buffer_create rounds up), as the copy kernel reads
+     * it in words. */
+    if ((st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK, false)) != VKI_OK)
         return st;
     if (to_device)
-        memcpy(c->staging.mapped, in, (size_t)bytes);
+        vk_buffer_write(&c->staging, 0, in, bytes);
     if ((st = vk_begin(c)) != VKI_OK)
         return vk_abandon(c, st);
     if (view_contiguous(v)) {
         const VkDeviceSize at = (VkDeviceSize)(v->offset * v->elem_size);
-        VkBufferCopy region = {to_device ? 0 : at, to_device ? at : 0, bytes};
-        c->vk.vkCmdCopyBuffer(c->cmd, to_device ? c->staging.buffer : buffer_of(v)->buffer,
-                              to_device ? buffer_of(v)->buffer : c->staging.buffer, 1, &region);
+        if (to_device)
+            vk_cmd_copy(c, &c->staging, 0, buffer_of(v), at, bytes);
+        else
+            vk_cmd_copy(c, buffer_of(v), at, &c->staging, 0, bytes);
     } else {
         vk_launch l;
         vki_view packed = packed_like(v);
@@ -473,7 +476,8 @@ static vki_status vk_transfer(vk_ctx *c, const vki_view *v, const void *in, void
     if ((st = vk_submit_wait(c)) != VKI_OK)
         return st;
     if (!to_device)
-        memcpy(out, c->staging.mapped, (size_t)bytes);
+        vk_buffer_read(&c->staging, 0, out, bytes);
+    vk_buffer_shrink(c, &c->staging, VK_KEEP_BYTES);
     return VKI_OK;
 }
 
@@ -532,7 +536,7 @@ static vki_status record_index_copy(vk_ctx *c, const vki_copy_op *op, uint32_t s
     VkDeviceSize to = winners ? VK_SCRATCH_WINNERS_BYTES + (VkDeviceSize)dim_size * 4
                               : (first_of_submission ? VK_SCRATCH_WINNERS_BYTES : 0);
     if (op->check_index && to > from) {
-        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.buffer, from, to - from, 0);
+        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.first.buffer, from, to - from, 0);
         vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
     }
@@ -580,18 +584,19 @@ static vki_status flush(vk_ctx *c)
         vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
         VkBufferCopy status = {0, 0, (VkDeviceSize)c->pending_count * 4};
-        c->vk.vkCmdCopyBuffer(c->cmd, c->scratch.buffer, c->readback.buffer, 1, &status);
+        c->vk.vkCmdCopyBuffer(c->cmd, c->scratch.first.buffer, c->readback.first.buffer, 1, &status);
     }
     vki_status st = vk_submit_wait(c);
     uint32_t count = c->pending_count;
     c->pending_count = 0;
     if (st != VKI_OK)
         return st;
+    c->done_calls = c->queued_calls;
     c->batch_ns += c->last_kernel_ns;
     for (uint32_t i = 0; i < count; i++) {
         const vk_pending *p = &c->pending[i];
         uint32_t status;
-        memcpy(&status, (const char *)c->readback.mapped + (size_t)p->slot * 4, 4);
+        memcpy(&status, (const char *)c->readback.first.mapped + (size_t)p->slot * 4, 4);
         if (status == 0 || (c->bad_call >= 0 && c->bad_call <= p->call))
             continue;
         const uint32_t first_bad = ~status; /* the kernels store the complement */
@@ -632,7 +637,7 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
     if (c->recording && full)
         st = flush(c);
     if (st == VKI_OK && scratch > c->scratch.size)
-        st = vk_buffer_reserve(c, &c->scratch, scratch, VK_MEMORY_DEVICE);
+        st = vk_buffer_reserve(c, &c->scratch, scratch, VK_MEMORY_DEVICE, true);
     if (st != VKI_OK)
         return st;
     if (!c->recording) {
@@ -656,6 +661,8 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
         c->pending_count = 0;
         return vk_abandon(c, st);
     }
+    if (op->batch_call >= 0)
+        c->queued_calls = op->batch_call + 1;
     if (op->check_index)
         c->pending[c->pending_count++] =
             (vk_pending){.call = op->batch_call < 0 ? 0 : op->batch_call, .slot = slot, .index = op->index};
@@ -673,6 +680,7 @@ static vki_status vk_index_copy(void *impl, const vki_copy_op *op, int64_t *bad_
     c->batch_ns = 0;
     if ((st = flush(c)) != VKI_OK)
         return st;
+    vk_buffer_shrink(c, &c->scratch, VK_KEEP_BYTES);
     if (c->bad_call < 0)
         return VKI_OK;
     *bad_position = c->bad_position;
@@ -684,6 +692,7 @@ static vki_status vk_batch_begin(void *impl)
 {
     vk_ctx *c = impl;
     c->batch_open = true;
+    c->queued_calls = c->done_calls = 0;
     c->bad_call = -1;
     c->batch_ns = 0;
     return VKI_OK;
@@ -696,12 +705,20 @@ static vki_status vk_batch_end(void *impl, int64_t *bad_call, int64_t *bad_posit
     vki_status st = flush(c);
     c->batch_open = false;
     c->last_kernel_ns = c->batch_ns;
+    if (!c->recording)
+        vk_buffer_shrink(c, &c->scratch, VK_KEEP_BYTES);
     if (st != VKI_OK || c->bad_call < 0)
         return st;
     *bad_call = c->bad_call;
     *bad_position = c->bad_position;
     *bad_value = c->bad_value;
     return VKI_ERROR_INDEX;
+}
+
+static int64_t vk_batch_done(void *impl)
+{
+    const vk_ctx *c = impl;
+    return c->done_calls;
 }
 
 static double vk_last_kernel_ns(void *impl)
@@ -722,4 +739,5 @@ const vki_backend_ops vk_backend_ops = {
     .last_kernel_ns = vk_last_kernel_ns,
     .batch_begin = vk_batch_begin,
     .batch_end = vk_batch_end,
+    .batch_done = vk_batch_done,
 };

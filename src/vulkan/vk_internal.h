@@ -22,6 +22,8 @@
 /* Descriptor sets per submission, and parameter blocks (one per kernel launch). */
 #define VK_SETS_PER_SUBMIT 256
 #define VK_PARAM_SLOTS 1024
+/* Reusable buffers (staging, scratch) grown past this by one large call are freed after it. */
+#define VK_KEEP_BYTES ((VkDeviceSize)64 << 20)
 
 /* A recorded index_copy whose status word is read back after the submission. */
 typedef struct vk_pending {
@@ -30,11 +32,27 @@ typedef struct vk_pending {
     vki_view index;     /* to fetch the offending value */
 } vk_pending;
 
-typedef struct vk_buffer {
+typedef struct vk_slab vk_slab; /* see vk_memory.c */
+
+/* One VkBuffer and the memory behind it: a slot of a slab, or an allocation of its own. */
+typedef struct vk_chunk {
     VkBuffer buffer;
+    VkDeviceSize size;            /* bytes of the VkBuffer */
     VkDeviceMemory memory;
+    VkDeviceSize offset;          /* of the buffer in memory */
+    vk_slab *slab;                /* NULL: memory is the chunk's own allocation */
+    VkDeviceSize bytes_allocated; /* of its own allocation */
+    void *mapped;                 /* host-visible buffers only */
+} vk_chunk;
+
+/* A buffer of `size` bytes (a multiple of 16) in chunk_count chunks: every chunk but the last
+ * holds chunk_bytes. Most buffers have one chunk (then chunk_bytes == size). */
+typedef struct vk_buffer {
     VkDeviceSize size;
-    void *mapped; /* host-visible buffers only */
+    VkDeviceSize chunk_bytes;
+    uint32_t chunk_count;
+    vk_chunk first;
+    vk_chunk *more; /* chunks 1 .. chunk_count - 1 */
 } vk_buffer;
 
 typedef enum vk_kernel { VK_KERNEL_CHECK, VK_KERNEL_INDEX_COPY, VK_KERNEL_COUNT } vk_kernel;
@@ -90,7 +108,12 @@ typedef struct vk_ctx {
     vk_caps caps;
     uint32_t workgroup_size;
     uint64_t window_bytes;    /* the largest binding range, aligned */
-    uint64_t max_allocation;
+    uint64_t max_allocation;  /* maxMemoryAllocationSize */
+    uint64_t max_buffer;      /* maxBufferSize (Vulkan 1.3), else no limit */
+    uint64_t chunk_bytes;     /* chunks of large buffers, and the binding window: see vk_memory.c */
+    vk_slab *slabs;
+    uint32_t allocation_count, allocation_limit; /* live vkAllocateMemory; maxMemoryAllocationCount */
+    uint64_t allocated_bytes;
 
     VkCommandPool command_pool;
     VkCommandBuffer cmd;
@@ -117,10 +140,12 @@ typedef struct vk_ctx {
     vk_pending *pending;
     uint32_t pending_count, pending_cap;
     int64_t bad_call, bad_position, bad_value; /* first bad index seen since batch_begin */
+    int64_t queued_calls, done_calls; /* batch calls recorded, and finished on the device */
     double batch_ns;
 
     bool validation;
     bool validation_failed;
+    bool destroying;
     char validation_message[1024];
 } vk_ctx;
 
@@ -131,10 +156,32 @@ const char *vk_result_name(VkResult r);
 
 /* ---- vk_memory.c ---- */
 typedef enum vk_memory_kind { VK_MEMORY_DEVICE, VK_MEMORY_UPLOAD, VK_MEMORY_READBACK } vk_memory_kind;
-vki_status vk_buffer_create(vk_ctx *c, VkDeviceSize size, vk_memory_kind kind, vk_buffer *out);
+/* Reads the memory limits (and the test overrides VKI_VULKAN_MAX_ALLOCATIONS and
+ * VKI_VULKAN_MAX_ALLOCATION) and picks chunk_bytes; the device must exist. */
+vki_status vk_memory_init(vk_ctx *c);
+/* Frees the slabs; every buffer must have been destroyed. */
+void vk_memory_destroy(vk_ctx *c);
+/* A buffer of at least size bytes (rounded up to 16). `single`: it must be one chunk (the
+ * kernels' parameter, scratch and status buffers); else a buffer too large for one VkBuffer or
+ * one allocation is stored in chunks. */
+vki_status vk_buffer_create(vk_ctx *c, VkDeviceSize size, vk_memory_kind kind, bool single,
+                            vk_buffer *out);
 void vk_buffer_destroy(vk_ctx *c, vk_buffer *b);
 /* Grows a reusable buffer to at least size (contents are not kept). */
-vki_status vk_buffer_reserve(vk_ctx *c, vk_buffer *b, VkDeviceSize size, vk_memory_kind kind);
+vki_status vk_buffer_reserve(vk_ctx *c, vk_buffer *b, VkDeviceSize size, vk_memory_kind kind,
+                             bool single);
+/* Frees a reusable buffer that has grown past `keep` bytes (it is made again when needed). */
+void vk_buffer_shrink(vk_ctx *c, vk_buffer *b, VkDeviceSize keep);
+vk_chunk *vk_chunk_at(const vk_buffer *b, uint32_t k);
+/* Host copies into and out of a mapped buffer, across its chunks. */
+void vk_buffer_write(const vk_buffer *b, VkDeviceSize offset, const void *host, VkDeviceSize bytes);
+void vk_buffer_read(const vk_buffer *b, VkDeviceSize offset, void *host, VkDeviceSize bytes);
+/* Records buffer-to-buffer copies of [offset, offset + bytes), split at chunk boundaries. */
+void vk_cmd_copy(vk_ctx *c, const vk_buffer *src, VkDeviceSize src_offset, const vk_buffer *dst,
+                 VkDeviceSize dst_offset, VkDeviceSize bytes);
+/* The descriptor range of the binding window that starts at byte `offset` of b (a multiple
+ * of a window size that divides chunk_bytes, so it lies in one chunk). */
+VkDescriptorBufferInfo vk_window(const vk_buffer *b, VkDeviceSize offset, VkDeviceSize window);
 
 /* ---- vk_pipelines.c ---- */
 vki_status vk_pipelines_init(vk_ctx *c);
