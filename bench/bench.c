@@ -1,5 +1,5 @@
 /*
- * vkindex-bench: the workloads of DESIGN.md section 4 on the chosen backend (or each in turn).
+ * vkindex-bench: the seven workloads (rows_f32 ... dups_f32, see README) on the chosen backend (or each in turn).
  * For each workload: a check of the result (against the CPU backend on Vulkan, against a
  * plain host loop on the CPU), warm-up, then repetitions timed by wall clock and, on Vulkan,
  * GPU timestamps; median and spread; GB/s counting 2 x source bytes + index bytes; and the
@@ -62,6 +62,7 @@ typedef struct result {
     stats wall_ms, kernel_ms;
     double gbps, copy_gbps, ratio;
     int checked;
+    char cannot_run[512]; /* why the workload could not run on this device, or "" */
 } result;
 
 static result results[64];
@@ -272,6 +273,28 @@ static void warm_up_device(vki_context *ctx, const options *o)
 
 /* ---- one workload ---- */
 
+/* A workload that does not fit a device (its memory, its limits) is reported and skipped;
+ * any other failure ends the benchmark. */
+#define PREPARE(call)                                                                          \
+    do {                                                                                       \
+        vki_status st_ = (call);                                                               \
+        if (st_ == VKI_ERROR_OUT_OF_DEVICE_MEMORY || st_ == VKI_ERROR_OUT_OF_HOST_MEMORY ||    \
+            st_ == VKI_ERROR_UNSUPPORTED) {                                                    \
+            result *res_ = &results[result_count++];                                           \
+            *res_ = (result){.backend = backend, .workload = w->name, .bytes = moved};         \
+            snprintf(res_->device, sizeof res_->device, "%s", vki_context_device_name(ctx));   \
+            snprintf(res_->cannot_run, sizeof res_->cannot_run, "%s: %s",                      \
+                     vki_status_string(st_), vki_last_error());                                \
+            for (char *q_ = res_->cannot_run; *q_; q_++) /* JSON-safe */                       \
+                if (*q_ == '"' || *q_ == '\\')                                                  \
+                    *q_ = '\'';                                                                \
+            fprintf(stderr, "[%d/%d] %s cannot run on %s: %s\n", position, total, w->name,     \
+                    vki_context_device_name(ctx), res_->cannot_run);                           \
+            goto cannot_run;                                                                   \
+        }                                                                                      \
+        TRY(st_);                                                                              \
+    } while (0)
+
 static void run_workload(vki_context *ctx, const char *backend, const workload *w,
                          const options *o, int position, int total)
 {
@@ -293,16 +316,17 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
     fill_random(src_host, src_bytes);
     make_index(w, shape[w->dim], n, idx);
 
-    vki_tensor *self, *src, *index;
-    TRY(vki_tensor_create(ctx, w->dtype, w->ndim, shape, &self));
-    TRY(vki_tensor_create(ctx, w->dtype, w->ndim, src_shape, &src));
-    TRY(vki_tensor_create(ctx, VKI_INT64, 1, &n, &index));
-    TRY(vki_tensor_upload(self, self_host, self_bytes));
-    TRY(vki_tensor_upload(src, src_host, src_bytes));
-    TRY(vki_tensor_upload(index, idx, (size_t)n * 8));
+    vki_tensor *self = NULL, *src = NULL, *index = NULL;
+    double *wall = NULL, *kern = NULL;
+    PREPARE(vki_tensor_create(ctx, w->dtype, w->ndim, shape, &self));
+    PREPARE(vki_tensor_create(ctx, w->dtype, w->ndim, src_shape, &src));
+    PREPARE(vki_tensor_create(ctx, VKI_INT64, 1, &n, &index));
+    PREPARE(vki_tensor_upload(self, self_host, self_bytes));
+    PREPARE(vki_tensor_upload(src, src_host, src_bytes));
+    PREPARE(vki_tensor_upload(index, idx, (size_t)n * 8));
 
     /* Check the result once before timing. */
-    TRY(vki_index_copy_(self, w->dim, index, src));
+    PREPARE(vki_index_copy_(self, w->dim, index, src));
     unsigned char *got = malloc(self_bytes), *want = self_host;
     TRY(vki_tensor_download(self, got, self_bytes));
     if (vki_context_backend(ctx) == VKI_BACKEND_VULKAN) {
@@ -331,8 +355,8 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
     }
     free(got);
 
-    double *wall = malloc(sizeof(double) * (size_t)o->reps);
-    double *kern = malloc(sizeof(double) * (size_t)o->reps);
+    wall = malloc(sizeof(double) * (size_t)o->reps);
+    kern = malloc(sizeof(double) * (size_t)o->reps);
     warm_up_device(ctx, o);
     for (int r = 0; r < o->warmup + o->reps; r++) {
         double t0 = now_ms();
@@ -376,6 +400,7 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
         double k = vki_internal_last_kernel_ns(ctx);
         batch_kernel_us = k >= 0 ? k / 1e3 / calls : -1;
     }
+cannot_run:
     free(wall);
     free(kern);
     vki_tensor_destroy(self);
@@ -392,6 +417,11 @@ static void print_table(void)
            "wall ms median [min, max]", "kernel ms", "GB/s", "copy GB/s", "% copy");
     for (int i = 0; i < result_count; i++) {
         const result *r = &results[i];
+        if (r->cannot_run[0]) {
+            printf("%-8s %-20s %9.1f cannot run on %s: %s\n", r->backend, r->workload,
+                   r->bytes / 1e6, r->device, r->cannot_run);
+            continue;
+        }
         char kernel[32] = "-";
         if (r->kernel_ms.median >= 0)
             snprintf(kernel, sizeof kernel, "%.4f", r->kernel_ms.median);
@@ -421,6 +451,13 @@ static void write_json(const char *path, const options *o)
             host, o->quick ? "true" : "false", o->reps);
     for (int i = 0; i < result_count; i++) {
         const result *r = &results[i];
+        if (r->cannot_run[0]) { /* PREPARE took quotes and backslashes out of the message */
+            fprintf(f, "    {\"backend\": \"%s\", \"device\": \"%s\", \"workload\": \"%s\", "
+                       "\"bytes\": %.0f, \"cannot_run\": \"%s\"}%s\n",
+                    r->backend, r->device, r->workload, r->bytes, r->cannot_run,
+                    i + 1 < result_count ? "," : "");
+            continue;
+        }
         fprintf(f,
                 "    {\"backend\": \"%s\", \"device\": \"%s\", \"workload\": \"%s\", "
                 "\"bytes\": %.0f, \"wall_ms\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f}, "

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs the workloads of DESIGN.md section 4 through PyTorch's index_copy_ (CPU, or CUDA when
+"""Runs the workloads of vkindex-bench through PyTorch's index_copy_ (CPU, or CUDA when
 present) and through vkindex-bench in the same run, and prints the ratio per workload.
 
     python3 bench/compare_torch.py [--bench build/bench/vkindex-bench] [--backend cpu|vulkan|auto]
@@ -115,6 +115,9 @@ def main():
     for w in args.workloads:
         moved, t_ms, t_gbps = torch_results[w]
         r = vk[w]
+        if "cannot_run" in r:
+            print(f"{w:<20} {t_ms:>10.4f} {t_gbps:>11.2f}   vkindex cannot run it on this device: {r['cannot_run']}")
+            continue
         v_ms = r["kernel_ms"]["median"] if r["kernel_ms"]["median"] > 0 and args.torch_device == "cuda" else r["wall_ms"]["median"]
         v_gbps = moved / (v_ms * 1e6)
         print(f"{w:<20} {t_ms:>10.4f} {t_gbps:>11.2f} {v_ms:>11.4f} {v_gbps:>13.2f} {100 * v_gbps / r['copy_gbps']:>6.0f}% {t_ms / v_ms:>8.2f}x")

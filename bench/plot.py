@@ -19,7 +19,7 @@ def main():
     rows = []
     for path in args.json:
         with open(path) as f:
-            rows += json.load(f)["results"]
+            rows += [r for r in json.load(f)["results"] if "cannot_run" not in r]
     series = []  # (backend label, {workload: row})
     for r in rows:
         label = f'{r["backend"]}: {r["device"]}'
