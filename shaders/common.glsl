@@ -56,12 +56,14 @@ const uint FLAG_INDEX32 = 4u; // index elements are int32 (else int64)
 const uint FLAG_FUSED = 8u;   // few indices: every invocation checks them all itself, and the
                               // scatter writes the call's status word (no check pass)
 const uint NO_BAD_INDEX = 0xFFFFFFFFu;
-// Scratch: a status word per call of the submission, a "duplicates seen" word per call, then
-// the winner map of the current call; all start at 0, so one fill clears them. A status word
-// holds ~p for the first bad position p (atomicMax of ~p finds the smallest p); 0 means none.
+// Scratch: a status word per call of the submission, a "duplicates seen" word per call, the
+// value of each call's first bad index (two words), then the winner map of the current call;
+// all start at 0, so one fill clears them. A status word holds ~p for the first bad position p
+// (atomicMax of ~p finds the smallest p); 0 means none.
 const uint SCRATCH_SLOTS = 1024u;
 const uint SCRATCH_DUPS = SCRATCH_SLOTS;
-const uint SCRATCH_WINNERS = 2u * SCRATCH_SLOTS;
+const uint SCRATCH_VALUES = 2u * SCRATCH_SLOTS;
+const uint SCRATCH_WINNERS = 4u * SCRATCH_SLOTS;
 
 // Parameter block, in 32-bit words; 64-bit values are (low, high) word pairs.
 const uint P_ND = 0u;          // dims of the iteration (1..16)
@@ -212,6 +214,15 @@ uvec2 load_index(uint i)
     if ((FLAGS & FLAG_INDEX32) != 0u)
         v.y = int(v.x) < 0 ? 0xFFFFFFFFu : 0u;
     return v;
+}
+
+// Keeps the value of the call's first bad index (at `position`) for the error message: the
+// host reads it after the whole submission, when a later call may have rewritten the index.
+void record_bad_value(uint position)
+{
+    uvec2 v = load_index(position);
+    scratch[SCRATCH_VALUES + 2u * p[P_SLOT]] = v.x;
+    scratch[SCRATCH_VALUES + 2u * p[P_SLOT] + 1u] = v.y;
 }
 
 uint first_bad_index()

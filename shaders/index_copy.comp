@@ -75,12 +75,18 @@ void packed_gather(off_t d, off_t s, off_t j, off_t src_last)
 
 void main()
 {
-    if ((FLAGS & FLAG_GUARD) != 0u && scratch[p[P_SLOT]] != 0u)
+    if ((FLAGS & FLAG_GUARD) != 0u && scratch[p[P_SLOT]] != 0u) {
+        if (gl_GlobalInvocationID.x == 0u)
+            record_bad_value(~scratch[p[P_SLOT]]);
         return; // an index is out of range: write nothing
+    }
     if ((FLAGS & FLAG_FUSED) != 0u) {
         uint bad = first_bad_index(); // the same answer in every invocation
-        if (MODE != MODE_COPY && gl_GlobalInvocationID.x == 0u)
+        if (MODE != MODE_COPY && gl_GlobalInvocationID.x == 0u) {
             scratch[p[P_SLOT]] = bad == NO_BAD_INDEX ? 0u : ~bad;
+            if (bad != NO_BAD_INDEX)
+                record_bad_value(bad);
+        }
         if (bad != NO_BAD_INDEX)
             return;
     }

@@ -18,49 +18,9 @@
             return vki_fail(status, __VA_ARGS__);                                              \
     } while (0)
 
-static const char overlap_internal_msg[] =
-    "unsupported operation: more than one element of the written-to tensor refers to a single "
-    "memory location. Please clone() the tensor before performing the operation.";
 static const char overlap_msg[] =
     "unsupported operation: some elements of the input tensor and the written-to tensor refer "
     "to a single memory location. Please clone() the tensor before performing the operation.";
-
-/* PyTorch's is_non_overlapping_and_dense: some permutation of the dims of size >= 2 has
- * contiguous strides. */
-static bool is_dense(const vki_tensor *t)
-{
-    if (t->ndim == 0)
-        return true;
-    if (t->ndim == 1)
-        return t->shape[0] < 2 || t->strides[0] == 1;
-    int perm[VKI_MAX_DIMS], n = 0;
-    for (int k = 0; k < t->ndim; k++)
-        if (t->shape[k] >= 2)
-            perm[n++] = k;
-    for (int a = 1; a < n; a++) /* insertion sort by stride: at most VKI_MAX_DIMS dims */
-        for (int b = a; b > 0 && t->strides[perm[b]] < t->strides[perm[b - 1]]; b--) {
-            int tmp = perm[b];
-            perm[b] = perm[b - 1];
-            perm[b - 1] = tmp;
-        }
-    int64_t required = 1;
-    for (int i = 0; i < n; i++) {
-        if (t->strides[perm[i]] != required)
-            return false;
-        required *= t->shape[perm[i]];
-    }
-    return true;
-}
-
-static bool has_internal_overlap(const vki_tensor *t)
-{
-    if (vki_numel(t->ndim, t->shape) == 0 || is_dense(t))
-        return false;
-    for (int k = 0; k < t->ndim; k++)
-        if (t->strides[k] == 0 && t->shape[k] > 1)
-            return true;
-    return false;
-}
 
 static void byte_span(const vki_tensor *t, uint64_t *lo, uint64_t *hi)
 {
@@ -82,7 +42,7 @@ static bool spans_intersect(const vki_tensor *a, const vki_tensor *b)
 /* PyTorch's assert_no_overlap: both dense and their memory ranges intersect. */
 static bool dense_overlap(const vki_tensor *a, const vki_tensor *b)
 {
-    return is_dense(a) && is_dense(b) && spans_intersect(a, b);
+    return vki_tensor_is_dense(a) && vki_tensor_is_dense(b) && spans_intersect(a, b);
 }
 
 static bool same_view(const vki_tensor *a, const vki_tensor *b)
@@ -218,10 +178,8 @@ static void batch_release(vki_batch *b)
     b->open = false;
 }
 
-vki_status vki_batch_begin(vki_context *ctx)
+static vki_status batch_begin(vki_context *ctx)
 {
-    if (!ctx)
-        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_begin: ctx is NULL");
     if (ctx->batch.open)
         return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
                         "vki_batch_begin: a batch is already open on this context");
@@ -236,16 +194,22 @@ vki_status vki_batch_begin(vki_context *ctx)
     return VKI_OK;
 }
 
+vki_status vki_batch_begin(vki_context *ctx)
+{
+    if (!ctx)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_begin: ctx is NULL");
+    vki_status st = vki_context_enter(ctx, "vki_batch_begin");
+    return st == VKI_OK ? vki_context_leave(ctx, batch_begin(ctx)) : st;
+}
+
 static void index_error(char *buf, size_t cap, int dim, int64_t dim_size, int64_t value)
 {
     snprintf(buf, cap, "index_copy_(): index %lld is out of bounds for dimension %d with size %lld",
              (long long)value, dim, (long long)dim_size);
 }
 
-vki_status vki_batch_end(vki_context *ctx)
+static vki_status batch_end(vki_context *ctx)
 {
-    if (!ctx)
-        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_end: ctx is NULL");
     vki_batch *b = &ctx->batch;
     if (!b->open)
         return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_end: no batch is open on this context");
@@ -267,6 +231,14 @@ vki_status vki_batch_end(vki_context *ctx)
     return st;
 }
 
+vki_status vki_batch_end(vki_context *ctx)
+{
+    if (!ctx)
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_end: ctx is NULL");
+    vki_status st = vki_context_enter(ctx, "vki_batch_end");
+    return st == VKI_OK ? vki_context_leave(ctx, batch_end(ctx)) : st;
+}
+
 static const char *context_label(const vki_tensor *t, char *buf, size_t cap)
 {
     snprintf(buf, cap, "context %llu (%s)", (unsigned long long)t->storage->ctx->serial,
@@ -275,15 +247,28 @@ static const char *context_label(const vki_tensor *t, char *buf, size_t cap)
 }
 
 /* out: the written tensor; self: the tensor whose values out starts from (== out in place). */
+static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, int64_t dim,
+                                     const vki_tensor *index, const vki_tensor *source);
+
 static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_tensor *self,
                                   int64_t dim, const vki_tensor *index,
                                   const vki_tensor *source)
 {
-    const bool in_place = out == self;
-    CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", api, in_place ? "self" : "out");
+    CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", api, out == self ? "self" : "out");
     CHECK(self, VKI_ERROR_INVALID_ARGUMENT, "%s: self is NULL", api);
     CHECK(index, VKI_ERROR_INVALID_ARGUMENT, "%s: index is NULL", api);
     CHECK(source, VKI_ERROR_INVALID_ARGUMENT, "%s: source is NULL", api);
+    vki_context *ctx = out->storage->ctx;
+    vki_status st = vki_context_enter(ctx, api);
+    return st == VKI_OK ? vki_context_leave(ctx, index_copy_checked(out, self, dim, index, source))
+                        : st;
+}
+
+/* Everything after the NULL checks, with the written tensor's context entered. */
+static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, int64_t dim,
+                                     const vki_tensor *index, const vki_tensor *source)
+{
+    const bool in_place = out == self;
 
     /* Rule 1: dim, wrapped as PyTorch's maybe_wrap_dim (a scalar counts as 1-d). */
     const int64_t wrap = self->ndim > 0 ? self->ndim : 1;
@@ -311,9 +296,11 @@ static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_te
     }
 
     /* Rules 2 and 3: overlap of the written tensor with itself and with the inputs. */
-    CHECK(!has_internal_overlap(out), VKI_ERROR_INVALID_ARGUMENT, "%s", overlap_internal_msg);
-    CHECK(!dense_overlap(out, index) && !dense_overlap(out, source), VKI_ERROR_INVALID_ARGUMENT,
-          "%s", overlap_msg);
+    CHECK(!vki_tensor_has_internal_overlap(out), VKI_ERROR_INVALID_ARGUMENT, "%s",
+          vki_overlap_internal_msg);
+    /* PyTorch finds the very same tensor overlapping before it looks at density. */
+    CHECK(out != index && out != source && !dense_overlap(out, index) && !dense_overlap(out, source),
+          VKI_ERROR_INVALID_ARGUMENT, "%s", overlap_msg);
     const bool out_is_self = in_place || same_view(out, self);
     CHECK(out_is_self || !dense_overlap(out, self), VKI_ERROR_INVALID_ARGUMENT, "%s",
           overlap_msg);

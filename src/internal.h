@@ -5,6 +5,7 @@
 #ifndef VKI_INTERNAL_H
 #define VKI_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@ typedef struct vki_batch {
 } vki_batch;
 
 struct vki_context {
+    atomic_bool busy;              /* a call is using the context (misuse detection)        */
     int64_t refs;                  /* the user's handle + one per live storage              */
     vki_batch batch;
     uint64_t serial;               /* names the context in messages ("context 3")           */
@@ -71,6 +73,18 @@ static inline bool vki_add_u64(uint64_t a, uint64_t b, uint64_t *r)
 
 /* The descriptor of a tensor as backends see it (see backend.h). */
 vki_view vki_tensor_as_view(const vki_tensor *t);
+
+/* PyTorch's is_non_overlapping_and_dense, and its internal-overlap test (rule 2: elements, a
+ * zero stride in a dim of size > 1, on a non-dense tensor), with rule 2's message. */
+bool vki_tensor_is_dense(const vki_tensor *t);
+bool vki_tensor_has_internal_overlap(const vki_tensor *t);
+extern const char vki_overlap_internal_msg[];
+
+/* A context is used by one thread at a time: the calls that use it enter it first, and a
+ * second thread entering at the same time gets VKI_ERROR_INVALID_ARGUMENT saying so (fn names
+ * the call). leave returns st. */
+vki_status vki_context_enter(vki_context *ctx, const char *fn);
+vki_status vki_context_leave(vki_context *ctx, vki_status st);
 
 void vki_context_release(vki_context *ctx);
 /* Drops one reference to a storage, freeing it (and its context reference) with the last. */

@@ -10,6 +10,11 @@
 
 int64_t vki_numel(int ndim, const int64_t *shape)
 {
+    /* An empty shape may have other sizes whose product overflows ([INT64_MAX, 2, 0]); a
+     * non-empty one was checked to fit when the tensor or view was made. */
+    for (int k = 0; k < ndim; k++)
+        if (shape[k] == 0)
+            return 0;
     int64_t n = 1;
     for (int k = 0; k < ndim; k++)
         n *= shape[k];
@@ -113,14 +118,17 @@ void vki_loop_copy_rows(const vki_loop *loop, char *dst, const char *src, int64_
 void vki_view_span(int ndim, const int64_t *shape, const int64_t *strides, int64_t offset,
                    int64_t elem_size, uint64_t *lo, uint64_t *hi)
 {
-    int64_t last = 0;
-    for (int k = 0; k < ndim; k++) {
+    /* An empty view may sit at any offset with any strides: it spans nothing. Otherwise the
+     * whole span lies inside its storage (checked when the view was made). */
+    for (int k = 0; k < ndim; k++)
         if (shape[k] == 0) {
-            *lo = *hi = (uint64_t)(offset * elem_size);
+            *lo = *hi = 0;
             return;
         }
-        last += (shape[k] - 1) * strides[k];
-    }
+    int64_t last = 0;
+    for (int k = 0; k < ndim; k++)
+        if (shape[k] > 1)
+            last += (shape[k] - 1) * strides[k];
     *lo = (uint64_t)(offset * elem_size);
     *hi = (uint64_t)((offset + last + 1) * elem_size);
 }

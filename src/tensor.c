@@ -20,7 +20,70 @@ vki_view vki_tensor_as_view(const vki_tensor *t)
                   .elem_size = (int64_t)vki_dtype_size(t->dtype), .ndim = t->ndim};
     memcpy(v.shape, t->shape, sizeof v.shape);
     memcpy(v.strides, t->strides, sizeof v.strides);
+    /* Strides that address nothing are 0 for the backends, so that no stride times an element
+     * size can overflow: those of size-1 dims, and all of an empty view (whose offset, too,
+     * may lie anywhere). The strides of a non-empty view were checked to stay in storage. */
+    const bool empty = vki_numel(v.ndim, v.shape) == 0;
+    for (int k = 0; k < v.ndim; k++)
+        if (empty || v.shape[k] <= 1)
+            v.strides[k] = 0;
+    if (empty)
+        v.offset = 0;
     return v;
+}
+
+const char vki_overlap_internal_msg[] =
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation.";
+
+bool vki_tensor_is_dense(const vki_tensor *t)
+{
+    if (t->ndim == 0)
+        return true;
+    if (t->ndim == 1)
+        return t->shape[0] < 2 || t->strides[0] == 1;
+    int perm[VKI_MAX_DIMS], n = 0;
+    for (int k = 0; k < t->ndim; k++)
+        if (t->shape[k] >= 2)
+            perm[n++] = k;
+    for (int a = 1; a < n; a++) /* insertion sort by stride: at most VKI_MAX_DIMS dims */
+        for (int b = a; b > 0 && t->strides[perm[b]] < t->strides[perm[b - 1]]; b--) {
+            int tmp = perm[b];
+            perm[b] = perm[b - 1];
+            perm[b - 1] = tmp;
+        }
+    int64_t required = 1;
+    for (int i = 0; i < n; i++) {
+        if (t->strides[perm[i]] != required)
+            return false;
+        required *= t->shape[perm[i]];
+    }
+    return true;
+}
+
+bool vki_tensor_has_internal_overlap(const vki_tensor *t)
+{
+    if (vki_numel(t->ndim, t->shape) == 0 || vki_tensor_is_dense(t))
+        return false;
+    for (int k = 0; k < t->ndim; k++)
+        if (t->strides[k] == 0 && t->shape[k] > 1)
+            return true;
+    return false;
+}
+
+vki_status vki_context_enter(vki_context *ctx, const char *fn)
+{
+    if (atomic_exchange_explicit(&ctx->busy, true, memory_order_acquire))
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                        "%s: the context is being used by another thread at the same time (a "
+                        "context and its tensors must be used from one thread at a time)", fn);
+    return VKI_OK;
+}
+
+vki_status vki_context_leave(vki_context *ctx, vki_status st)
+{
+    atomic_store_explicit(&ctx->busy, false, memory_order_release);
+    return st;
 }
 
 static vki_status check_shape(const char *fn, int ndim, const int64_t *shape)
@@ -67,11 +130,10 @@ static vki_tensor *tensor_alloc(vki_storage *storage, vki_dtype dtype, int ndim,
     return t;
 }
 
-vki_status vki_tensor_create(vki_context *ctx, vki_dtype dtype, int ndim, const int64_t *shape,
-                             vki_tensor **out)
+static vki_status tensor_create(vki_context *ctx, vki_dtype dtype, int ndim,
+                                const int64_t *shape, vki_tensor **out)
 {
     static const char fn[] = "vki_tensor_create";
-    CHECK(ctx, VKI_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
     CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     CHECK((unsigned)dtype < VKI_DTYPE_COUNT, VKI_ERROR_INVALID_ARGUMENT,
           "%s: dtype %d is not a vki_dtype value", fn, (int)dtype);
@@ -107,11 +169,18 @@ vki_status vki_tensor_create(vki_context *ctx, vki_dtype dtype, int ndim, const 
     return VKI_OK;
 }
 
-vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
-                           const int64_t *strides, int64_t offset, vki_tensor **out)
+vki_status vki_tensor_create(vki_context *ctx, vki_dtype dtype, int ndim, const int64_t *shape,
+                             vki_tensor **out)
+{
+    CHECK(ctx, VKI_ERROR_INVALID_ARGUMENT, "vki_tensor_create: ctx is NULL");
+    vki_status st = vki_context_enter(ctx, "vki_tensor_create");
+    return st == VKI_OK ? vki_context_leave(ctx, tensor_create(ctx, dtype, ndim, shape, out)) : st;
+}
+
+static vki_status tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
+                              const int64_t *strides, int64_t offset, vki_tensor **out)
 {
     static const char fn[] = "vki_tensor_view";
-    CHECK(base, VKI_ERROR_INVALID_ARGUMENT, "%s: base is NULL", fn);
     CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     vki_status st = check_shape(fn, ndim, shape);
     if (st != VKI_OK)
@@ -158,6 +227,16 @@ vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
     return VKI_OK;
 }
 
+vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
+                           const int64_t *strides, int64_t offset, vki_tensor **out)
+{
+    CHECK(base, VKI_ERROR_INVALID_ARGUMENT, "vki_tensor_view: base is NULL");
+    vki_context *ctx = base->storage->ctx;
+    vki_status st = vki_context_enter(ctx, "vki_tensor_view");
+    return st == VKI_OK ? vki_context_leave(ctx, tensor_view(base, ndim, shape, strides, offset, out))
+                        : st;
+}
+
 void vki_storage_release(vki_storage *s)
 {
     if (--s->refs > 0)
@@ -199,20 +278,29 @@ static vki_status check_transfer(const char *fn, const vki_tensor *t, const void
 
 vki_status vki_tensor_upload(vki_tensor *t, const void *host, size_t bytes)
 {
-    vki_status st = check_transfer("vki_tensor_upload", t, host, bytes);
+    static const char fn[] = "vki_tensor_upload";
+    vki_status st = check_transfer(fn, t, host, bytes);
     if (st != VKI_OK || bytes == 0)
         return st;
+    /* As PyTorch's copy_: a destination whose elements share memory is refused (rule 2). */
+    CHECK(!vki_tensor_has_internal_overlap(t), VKI_ERROR_INVALID_ARGUMENT, "%s",
+          vki_overlap_internal_msg);
     vki_view v = vki_tensor_as_view(t);
     vki_context *ctx = t->storage->ctx;
-    return ctx->ops->upload(ctx->impl, &v, host);
+    if ((st = vki_context_enter(ctx, fn)) != VKI_OK)
+        return st;
+    return vki_context_leave(ctx, ctx->ops->upload(ctx->impl, &v, host));
 }
 
 vki_status vki_tensor_download(const vki_tensor *t, void *host, size_t bytes)
 {
-    vki_status st = check_transfer("vki_tensor_download", t, host, bytes);
+    static const char fn[] = "vki_tensor_download";
+    vki_status st = check_transfer(fn, t, host, bytes);
     if (st != VKI_OK || bytes == 0)
         return st;
     vki_view v = vki_tensor_as_view(t);
     vki_context *ctx = t->storage->ctx;
-    return ctx->ops->download(ctx->impl, &v, host);
+    if ((st = vki_context_enter(ctx, fn)) != VKI_OK)
+        return st;
+    return vki_context_leave(ctx, ctx->ops->download(ctx->impl, &v, host));
 }

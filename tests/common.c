@@ -66,6 +66,17 @@ vki_context *test_context(void)
     return shared_ctx;
 }
 
+vki_context *test_context_with(const char *name, const char *value)
+{
+    char *saved = test_env_save(name);
+    setenv(name, value, 1);
+    vki_context *ctx = NULL;
+    vki_status st = vki_context_create(NULL, &ctx);
+    test_env_restore(name, saved);
+    OK(st);
+    return ctx;
+}
+
 int test_close_batch(void **state)
 {
     (void)state;

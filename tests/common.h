@@ -25,6 +25,9 @@
 /* The context under test: VKI_BACKEND / VKI_DEVICE / VKI_VALIDATION pick it. */
 vki_context *test_context(void);
 void test_context_release(void);
+/* A context of its own, made with the environment variable `name` set to `value` (then put
+ * back): for the testing knobs of the Vulkan backend (README). */
+vki_context *test_context_with(const char *name, const char *value);
 /* A cmocka teardown: a test that failed with a batch open on the context under test must not
  * leave it open for the tests after it. */
 int test_close_batch(void **state);

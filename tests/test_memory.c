@@ -20,18 +20,6 @@ static bool under_vulkan(void)
     return vki_context_backend(test_context()) == VKI_BACKEND_VULKAN;
 }
 
-/* A context made with `name` set to `value` in the environment (then put back). */
-static vki_context *context_with(const char *name, const char *value)
-{
-    char *saved = test_env_save(name);
-    setenv(name, value, 1);
-    vki_context *ctx = NULL;
-    vki_status st = vki_context_create(NULL, &ctx);
-    test_env_restore(name, saved);
-    OK(st);
-    return ctx;
-}
-
 static void expect_bytes(vki_tensor *t, const unsigned char *want, size_t bytes, const char *what)
 {
     unsigned char *got = malloc(bytes);
@@ -50,7 +38,7 @@ static void many_live_tensors(void **state)
     (void)state;
     enum { COUNT = 100000, EVERY = 97 };
     static const vki_dtype dtypes[] = {VKI_UINT8, VKI_FLOAT16, VKI_FLOAT32, VKI_INT64, VKI_COMPLEX128};
-    vki_context *ctx = context_with("VKI_VULKAN_MAX_ALLOCATIONS", "64");
+    vki_context *ctx = test_context_with("VKI_VULKAN_MAX_ALLOCATIONS", "64");
     test_rng r = {seed};
     vki_tensor **t = calloc(COUNT, sizeof *t);
     int64_t *len = calloc(COUNT, sizeof *len);
@@ -109,7 +97,7 @@ static void allocation_limit_is_an_error(void **state)
     (void)state;
     if (!under_vulkan())
         skip();
-    vki_context *ctx = context_with("VKI_VULKAN_MAX_ALLOCATIONS", "8");
+    vki_context *ctx = test_context_with("VKI_VULKAN_MAX_ALLOCATIONS", "8");
     enum { MAX = 16 };
     const int64_t n = (int64_t)8 << 20;
     vki_tensor *t[MAX] = {0};
@@ -156,7 +144,7 @@ static void allocation_limit_is_an_error(void **state)
 static void larger_than_one_allocation(void **state)
 {
     (void)state;
-    vki_context *ctx = context_with("VKI_VULKAN_MAX_ALLOCATION", "1048576");
+    vki_context *ctx = test_context_with("VKI_VULKAN_MAX_ALLOCATION", "1048576");
     test_rng r = {seed ^ 0x51};
     for (int pass = 0; pass < 2; pass++) {
         /* pass 0: float32 [rows, 100] dim 0; pass 1: uint8 [1000, cols] dim 1 */
@@ -230,7 +218,7 @@ static void larger_than_one_allocation(void **state)
 static void batch_memory_stays_bounded(void **state)
 {
     (void)state;
-    vki_context *ctx = context_with("VKI_VULKAN_MAX_ALLOCATIONS", "32");
+    vki_context *ctx = test_context_with("VKI_VULKAN_MAX_ALLOCATIONS", "32");
     enum { CALLS = 1500, ROWS = 64, COLS = 1024 };
     const int64_t shape[2] = {ROWS, COLS}, src_shape[2] = {ROWS, COLS}, n = ROWS;
     float *src = malloc(sizeof(float) * ROWS * COLS);

@@ -74,7 +74,8 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(
         fprintf(stderr, "vkindex: Vulkan validation failed while destroying a context; aborting\n");
         abort();
     }
-    return VK_FALSE;
+    /* An error makes the layer skip the call, so that an invalid submission never runs. */
+    return severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? VK_TRUE : VK_FALSE;
 }
 
 static bool has_layer(const char *name)
@@ -148,15 +149,24 @@ static vki_status create_instance(vk_ctx *c, bool validation)
         return vki_fail(VKI_ERROR_NO_DEVICE,
                         "no Vulkan driver: vkCreateInstance found no usable ICD "
                         "(VK_ERROR_INCOMPATIBLE_DRIVER)");
+    if (r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_OUT_OF_DEVICE_MEMORY)
+        return vk_fail(r, "vkCreateInstance", __FILE__, __LINE__);
     if (r != VK_SUCCESS)
         return vki_fail(VKI_ERROR_NO_DEVICE, "vkCreateInstance failed: %s", vk_result_name(r));
+    /* The context's own instance functions; nothing global is written after the one-time
+     * initialisation (volk's loader functions, and its vkGetDeviceProcAddr: the loader's
+     * trampoline, the same for every instance and device). */
+#define LOAD_INSTANCE_FUNCTION(name) c->in.name = (PFN_##name)vkGetInstanceProcAddr(c->instance, #name);
+    VK_INSTANCE_FUNCTIONS(LOAD_INSTANCE_FUNCTION)
+#undef LOAD_INSTANCE_FUNCTION
     pthread_mutex_lock(&volk_lock);
-    volkLoadInstanceOnly(c->instance);
+    if (!vkGetDeviceProcAddr)
+        vkGetDeviceProcAddr = c->in.vkGetDeviceProcAddr;
     pthread_mutex_unlock(&volk_lock);
     c->validation = validation;
     if (validation) {
         messenger.pNext = NULL;
-        r = vkCreateDebugUtilsMessengerEXT(c->instance, &messenger, NULL, &c->messenger);
+        r = c->in.vkCreateDebugUtilsMessengerEXT(c->instance, &messenger, NULL, &c->messenger);
         if (r != VK_SUCCESS)
             return vk_fail(r, "vkCreateDebugUtilsMessengerEXT", __FILE__, __LINE__);
     }
@@ -194,41 +204,57 @@ static const char *vk_device_type_name(int type)
     }
 }
 
-static candidate *list_candidates(VkInstance instance, uint32_t *count)
+/* The physical devices and why each is unusable, if it is. An empty list is not an error
+ * here (the caller words it); a failure to allocate or enumerate is. */
+static vki_status list_candidates(vk_ctx *c, candidate **out, uint32_t *count)
 {
+    *out = NULL;
     *count = 0;
-    if (vkEnumeratePhysicalDevices(instance, count, NULL) != VK_SUCCESS || *count == 0)
-        return NULL;
+    VkResult r = c->in.vkEnumeratePhysicalDevices(c->instance, count, NULL);
+    if (r != VK_SUCCESS) {
+        *count = 0;
+        return r == VK_ERROR_INITIALIZATION_FAILED ? VKI_OK /* no device: worded by the caller */
+                                                   : vk_fail(r, "vkEnumeratePhysicalDevices", __FILE__, __LINE__);
+    }
+    if (*count == 0)
+        return VKI_OK;
     VkPhysicalDevice *devices = calloc(*count, sizeof *devices);
     candidate *list = calloc(*count, sizeof *list);
-    if (!devices || !list || vkEnumeratePhysicalDevices(instance, count, devices) != VK_SUCCESS) {
-        free(devices);
-        free(list);
-        *count = 0;
-        return NULL;
-    }
-    for (uint32_t i = 0; i < *count; i++) {
+    vki_status st = VKI_OK;
+    if (!devices || !list)
+        st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
+    else if ((r = c->in.vkEnumeratePhysicalDevices(c->instance, count, devices)) < 0)
+        st = vk_fail(r, "vkEnumeratePhysicalDevices", __FILE__, __LINE__);
+    for (uint32_t i = 0; st == VKI_OK && i < *count; i++) {
         candidate *cd = &list[i];
         cd->physical = devices[i];
-        vkGetPhysicalDeviceProperties(devices[i], &cd->props);
+        c->in.vkGetPhysicalDeviceProperties(devices[i], &cd->props);
         cd->queue_family = -1;
         uint32_t nq = 0;
-        vkGetPhysicalDeviceQueueFamilyProperties(devices[i], &nq, NULL);
+        c->in.vkGetPhysicalDeviceQueueFamilyProperties(devices[i], &nq, NULL);
         VkQueueFamilyProperties *q = calloc(nq ? nq : 1, sizeof *q);
-        if (q) {
-            vkGetPhysicalDeviceQueueFamilyProperties(devices[i], &nq, q);
-            for (uint32_t f = 0; f < nq && cd->queue_family < 0; f++)
-                if (q[f].queueFlags & VK_QUEUE_COMPUTE_BIT)
-                    cd->queue_family = (int)f;
-            free(q);
+        if (!q) {
+            st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
+            break;
         }
+        c->in.vkGetPhysicalDeviceQueueFamilyProperties(devices[i], &nq, q);
+        for (uint32_t f = 0; f < nq && cd->queue_family < 0; f++)
+            if (q[f].queueFlags & VK_QUEUE_COMPUTE_BIT)
+                cd->queue_family = (int)f;
+        free(q);
         if (cd->props.apiVersion < VK_API_VERSION_1_2)
             cd->unusable = "supports only Vulkan 1.0/1.1 (vkindex needs 1.2)";
         else if (cd->queue_family < 0)
             cd->unusable = "has no compute queue";
     }
     free(devices);
-    return list;
+    if (st != VKI_OK) {
+        free(list);
+        *count = 0;
+        return st;
+    }
+    *out = list;
+    return VKI_OK;
 }
 
 static void list_names(const candidate *list, uint32_t count, char *buf, size_t cap)
@@ -325,13 +351,13 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
     c->physical = cd->physical;
     c->props = cd->props;
     c->queue_family = (uint32_t)cd->queue_family;
-    vkGetPhysicalDeviceMemoryProperties(c->physical, &c->memory_props);
+    c->in.vkGetPhysicalDeviceMemoryProperties(c->physical, &c->memory_props);
 
     VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
     VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
                                             .pNext = &f12};
     VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
-    vkGetPhysicalDeviceFeatures2(c->physical, &f);
+    c->in.vkGetPhysicalDeviceFeatures2(c->physical, &f);
     c->caps.native_subword = f12.storageBuffer8BitAccess && f11.storageBuffer16BitAccess;
     c->caps.int64 = f.features.shaderInt64;
     read_env_caps(&c->caps);
@@ -342,16 +368,16 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
                                                  /* maxBufferSize is a Vulkan 1.3 property */
                                                  .pNext = c->props.apiVersion >= VK_API_VERSION_1_3 ? &m4 : NULL};
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
-    vkGetPhysicalDeviceProperties2(c->physical, &p2);
+    c->in.vkGetPhysicalDeviceProperties2(c->physical, &p2);
     c->max_allocation = m3.maxMemoryAllocationSize;
     c->max_buffer = m4.maxBufferSize;
 
     uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(c->physical, &nq, NULL);
+    c->in.vkGetPhysicalDeviceQueueFamilyProperties(c->physical, &nq, NULL);
     VkQueueFamilyProperties *q = calloc(nq, sizeof *q);
     if (!q)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    vkGetPhysicalDeviceQueueFamilyProperties(c->physical, &nq, q);
+    c->in.vkGetPhysicalDeviceQueueFamilyProperties(c->physical, &nq, q);
     c->caps.timestamps = q[c->queue_family].timestampValidBits > 0 &&
                          c->props.limits.timestampPeriod > 0;
     free(q);
@@ -384,7 +410,7 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
     };
-    VK(vkCreateDevice(c->physical, &info, NULL, &c->device));
+    VK(c->in.vkCreateDevice(c->physical, &info, NULL, &c->device));
     volkLoadDeviceTable(&c->vk, c->device);
     c->vk.vkGetDeviceQueue(c->device, c->queue_family, 0, &c->queue);
 
@@ -429,7 +455,7 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
     st = vk_buffer_create(c, (VkDeviceSize)VK_PARAM_SLOTS * VK_PARAM_SLOT, VK_MEMORY_UPLOAD, true,
                           &c->params);
     if (st == VKI_OK)
-        st = vk_buffer_create(c, 4 * VK_STATUS_SLOTS, VK_MEMORY_READBACK, true, &c->readback);
+        st = vk_buffer_create(c, VK_READBACK_BYTES, VK_MEMORY_READBACK, true, &c->readback);
     if (st == VKI_OK)
         st = vk_buffer_create(c, 4096, VK_MEMORY_DEVICE, true, &c->scratch);
 done:
@@ -458,9 +484,9 @@ void vk_context_destroy(void *impl)
         c->vk.vkDestroyDevice(c->device, NULL);
     }
     if (c->messenger)
-        vkDestroyDebugUtilsMessengerEXT(c->instance, c->messenger, NULL);
+        c->in.vkDestroyDebugUtilsMessengerEXT(c->instance, c->messenger, NULL);
     if (c->instance)
-        vkDestroyInstance(c->instance, NULL);
+        c->in.vkDestroyInstance(c->instance, NULL);
     free(c);
 }
 
@@ -475,8 +501,9 @@ vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_ba
     vki_status st = create_instance(c, req->validation);
     uint32_t count = 0;
     candidate *list = NULL;
+    if (st == VKI_OK)
+        st = list_candidates(c, &list, &count);
     if (st == VKI_OK) {
-        list = list_candidates(c->instance, &count);
         char reason[1536];
         int pick = vk_pick_device(list, count, req->device, req->required, reason, sizeof reason);
         if (pick < 0)
@@ -501,8 +528,8 @@ vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_ba
 
 void vki_vulkan_report(FILE *out)
 {
-    vk_ctx probe = {0};
-    vki_status st = create_instance(&probe, false);
+    vk_ctx probe = {0}, *c = &probe;
+    vki_status st = create_instance(c, false);
     if (st != VKI_OK) {
         fprintf(out, "Vulkan: not usable: %s\n", vki_last_error());
         fprintf(out, "AUTO would choose the CPU backend (no usable Vulkan).\n");
@@ -513,7 +540,9 @@ void vki_vulkan_report(FILE *out)
     fprintf(out, "Vulkan loader: API %u.%u.%u\n", VK_API_VERSION_MAJOR(api),
             VK_API_VERSION_MINOR(api), VK_API_VERSION_PATCH(api));
     uint32_t count = 0;
-    candidate *list = list_candidates(probe.instance, &count);
+    candidate *list = NULL;
+    if (list_candidates(&probe, &list, &count) != VKI_OK)
+        fprintf(out, "Vulkan: the devices could not be listed: %s\n", vki_last_error());
     char reason[1536];
     int pick = vk_pick_device(list, count, NULL, false, reason, sizeof reason);
     for (uint32_t i = 0; i < count; i++) {
@@ -524,8 +553,8 @@ void vki_vulkan_report(FILE *out)
         VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
         VkPhysicalDeviceSubgroupProperties sub = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &drv};
         VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sub};
-        vkGetPhysicalDeviceFeatures2(cd->physical, &f);
-        vkGetPhysicalDeviceProperties2(cd->physical, &p2);
+        c->in.vkGetPhysicalDeviceFeatures2(cd->physical, &f);
+        c->in.vkGetPhysicalDeviceProperties2(cd->physical, &p2);
         const VkPhysicalDeviceLimits *l = &cd->props.limits;
         fprintf(out, "%s device %u: %s\n", (int)i == pick ? "*" : " ", i, cd->props.deviceName);
         fprintf(out, "    type %s, Vulkan %u.%u.%u, driver %s (%s)\n",
@@ -572,5 +601,5 @@ void vki_vulkan_report(FILE *out)
         fprintf(out, "  %-11s %-9s select with %s\n", software[k].label, where, software[k].how);
     }
     free(list);
-    vkDestroyInstance(probe.instance, NULL);
+    c->in.vkDestroyInstance(c->instance, NULL);
 }

@@ -11,6 +11,7 @@
 #include <volk.h>
 
 #include "../internal.h"
+#include "../fault.h"
 
 /* Windows per tensor binding in the large-tensor shader variants (see shaders/common.glsl). */
 #define VK_MAX_WINDOWS 8
@@ -25,11 +26,10 @@
 /* Reusable buffers (staging, scratch) grown past this by one large call are freed after it. */
 #define VK_KEEP_BYTES ((VkDeviceSize)64 << 20)
 
-/* A recorded index_copy whose status word is read back after the submission. */
+/* A recorded index_copy whose status word (and bad value) is read back after the submission. */
 typedef struct vk_pending {
     int64_t call;       /* position in the batch (0 outside a batch) */
-    uint32_t slot;      /* status word in the read-back buffer */
-    vki_view index;     /* to fetch the offending value */
+    uint32_t slot;      /* its status word in scratch and in the read-back buffer */
 } vk_pending;
 
 typedef struct vk_slab vk_slab; /* see vk_memory.c */
@@ -95,8 +95,24 @@ typedef struct vk_caps {
     bool force_off64;    /* VKI_VULKAN_SPLIT=64: windows and 64-bit offsets */
 } vk_caps;
 
+/* The instance-level functions a context uses, loaded for its own instance (never volk's
+ * process-wide pointers, which another context's instance would overwrite). */
+#define VK_INSTANCE_FUNCTIONS(X)                                                               \
+    X(vkDestroyInstance) X(vkEnumeratePhysicalDevices) X(vkGetPhysicalDeviceProperties)        \
+    X(vkGetPhysicalDeviceProperties2) X(vkGetPhysicalDeviceFeatures2)                          \
+    X(vkGetPhysicalDeviceMemoryProperties) X(vkGetPhysicalDeviceQueueFamilyProperties)         \
+    X(vkCreateDevice) X(vkGetDeviceProcAddr) X(vkCreateDebugUtilsMessengerEXT)                 \
+    X(vkDestroyDebugUtilsMessengerEXT)
+
+typedef struct vk_instance_table {
+#define DECLARE_INSTANCE_FUNCTION(name) PFN_##name name;
+    VK_INSTANCE_FUNCTIONS(DECLARE_INSTANCE_FUNCTION)
+#undef DECLARE_INSTANCE_FUNCTION
+} vk_instance_table;
+
 typedef struct vk_ctx {
     VkInstance instance;
+    vk_instance_table in;
     VkDebugUtilsMessengerEXT messenger;
     VkPhysicalDevice physical;
     VkDevice device;
@@ -117,8 +133,11 @@ typedef struct vk_ctx {
 
     VkCommandPool command_pool;
     VkCommandBuffer cmd;
-    VkFence fence;
+    VkFence fence;            /* VK_NULL_HANDLE after a failed reset: made again at vk_begin */
     bool recording;
+    uint32_t calls_in_submission;
+    bool lost;                /* a wait failed after a submission: see vk_command.c */
+    char lost_reason[256];
     VkDescriptorPool descriptor_pool;
     uint32_t descriptor_sets_left;
     VkDescriptorSetLayout set_layout[2]; /* [0]: one window, [1]: VK_MAX_WINDOWS */
@@ -130,7 +149,7 @@ typedef struct vk_ctx {
     vk_buffer params;         /* host-visible parameter blocks, one slot per dispatch */
     uint32_t params_used;
     vk_buffer scratch;        /* device-local status word and winner map */
-    vk_buffer readback;       /* host-visible copy of the status word */
+    vk_buffer readback;       /* host-visible copy of the status words and bad values */
     vk_buffer staging;        /* host-visible, reused by uploads and downloads */
     VkQueryPool timestamps;
     double last_kernel_ns;
@@ -188,7 +207,21 @@ vki_status vk_pipelines_init(vk_ctx *c);
 void vk_pipelines_destroy(vk_ctx *c);
 vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *out);
 
-/* ---- vk_dispatch.c ---- */
+/* ---- vk_command.c ---- */
+vki_status vk_begin(vk_ctx *c);
+/* Ends the recording, submits it and waits: nothing has run when it fails before the
+ * submission; after it, a wait that fails loses the context (VKI_ERROR_DEVICE_LOST). */
+vki_status vk_submit_wait(vk_ctx *c);
+/* Ends a recording that will not be submitted, so the next call can begin anew; returns st. */
+vki_status vk_abandon(vk_ctx *c, vki_status st);
+void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
+/* Fails with the validation layer's message if it reported anything since the last call. */
+vki_status vk_check_validation(vk_ctx *c);
+/* VKI_ERROR_DEVICE_LOST with the reason once the context is lost, else VKI_OK. */
+vki_status vk_check_lost(const vk_ctx *c);
+
+/* ---- vk_launch.c ---- */
 /* One kernel launch over an iteration box (see shaders/index_copy.comp). */
 typedef struct vk_launch {
     vk_kernel kernel;
@@ -207,13 +240,27 @@ typedef struct vk_launch {
     const vk_buffer *dst, *src, *index;
 } vk_launch;
 
-vki_status vk_begin(vk_ctx *c);
-vki_status vk_submit_wait(vk_ctx *c);
-void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
-                VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
-vki_status vk_launch_record(vk_ctx *c, const vk_launch *l);
-/* Fails with the validation layer's message if it reported anything since the last call. */
-vki_status vk_check_validation(vk_ctx *c);
+/* A launch ready to record: groups 0 means there is nothing to run. */
+typedef struct vk_prepared {
+    VkPipeline pipeline;
+    VkPipelineLayout layout;
+    VkDescriptorSet set;
+    uint32_t dynamic_offset, groups;
+} vk_prepared;
+
+/* Everything of a launch that can fail (variant, pipeline, parameter slot, descriptor set);
+ * records nothing. */
+vki_status vk_launch_prepare(vk_ctx *c, const vk_launch *l, vk_prepared *out);
+void vk_launch_dispatch(vk_ctx *c, const vk_prepared *p);
+vk_buffer *vk_buffer_of(const vki_view *v);
+/* dst = src elementwise (same shape); the buffers are given so that staging can stand in. */
+void vk_box_copy(vk_launch *l, const vki_view *dst, const vk_buffer *dst_buf,
+                 const vki_view *src, const vk_buffer *src_buf);
+/* The copy pass of an index_copy: over source rows (scatter) or destination rows (gather). */
+void vk_box_index_copy(vk_launch *l, const vki_copy_op *op, bool gather);
+bool vk_view_contiguous(const vki_view *v);
+/* A packed row-major view of v's shape at the start of a staging buffer. */
+vki_view vk_packed_like(const vki_view *v);
 
 #define VK_FLAG_GUARD 1u
 #define VK_FLAG_WINNERS 2u
@@ -224,14 +271,21 @@ vki_status vk_check_validation(vk_ctx *c);
 #define VK_MODE_COPY 0u
 #define VK_MODE_SCATTER 1u
 #define VK_MODE_GATHER 2u
-/* Scratch layout (shaders/common.glsl): status words, duplicate flags, the winner map. */
+/* Scratch layout (shaders/common.glsl): status words, duplicate flags, bad values (two words
+ * each), the winner map. The read-back buffer holds the status words, then the bad values. */
 #define VK_SCRATCH_DUPS_BYTES (4 * VK_STATUS_SLOTS)
-#define VK_SCRATCH_WINNERS_BYTES (8 * VK_STATUS_SLOTS)
+#define VK_SCRATCH_VALUES_BYTES (8 * VK_STATUS_SLOTS)
+#define VK_SCRATCH_WINNERS_BYTES (16 * VK_STATUS_SLOTS)
+#define VK_READBACK_VALUES_BYTES (4 * VK_STATUS_SLOTS)
+#define VK_READBACK_BYTES (12 * VK_STATUS_SLOTS)
+
+/* A fallible Vulkan call (see src/fault.h: a fault-injection build may fail it instead). */
+#define VK_TRY(call) (vki_fault_vulkan() ? (VkResult)vki_fault_vulkan_result() : (call))
 
 /* Records a VkResult failure and jumps to `done` (one error path per function). */
 #define VK(call)                                                                               \
     do {                                                                                       \
-        VkResult r_ = (call);                                                                  \
+        VkResult r_ = VK_TRY(call);                                                            \
         if (r_ != VK_SUCCESS) {                                                                \
             st = vk_fail(r_, #call, __FILE__, __LINE__);                                       \
             goto done;                                                                         \

@@ -1,0 +1,47 @@
+/*
+ * Fault injection, for the tests of a build configured with -Dfault_injection=true (never in
+ * a release): the library's host allocations and its fallible Vulkan calls pass through these
+ * points, and the environment picks one to fail:
+ *   VKI_FAULT_ALLOC=N        the N-th host allocation returns NULL
+ *   VKI_FAULT_VULKAN=N       the N-th fallible Vulkan call returns VK_ERROR_OUT_OF_DEVICE_MEMORY
+ *                            without being made
+ *   VKI_FAULT_DEVICE_LOST=N  the N-th fallible Vulkan call and every one after it return
+ *                            VK_ERROR_DEVICE_LOST (a device that is gone)
+ * Counting is process-wide; vki_fault_points (exported by such builds only) tells a test how
+ * many points a run passed, so that it can walk N over all of them. In other builds every
+ * point compiles to nothing.
+ */
+#ifndef VKI_FAULT_H
+#define VKI_FAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef VKI_FAULT_INJECTION
+bool vki_fault_alloc(void);
+bool vki_fault_vulkan(void);
+int vki_fault_vulkan_result(void);
+#else
+#define vki_fault_alloc() false
+#define vki_fault_vulkan() false
+#define vki_fault_vulkan_result() 0
+#endif
+
+static inline void *vki_malloc(size_t bytes)
+{
+    return vki_fault_alloc() ? NULL : malloc(bytes);
+}
+
+static inline void *vki_calloc(size_t count, size_t size)
+{
+    return vki_fault_alloc() ? NULL : calloc(count, size);
+}
+
+static inline void *vki_realloc(void *p, size_t bytes)
+{
+    return vki_fault_alloc() ? NULL : realloc(p, bytes);
+}
+
+#endif

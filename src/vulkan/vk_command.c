@@ -1,0 +1,138 @@
+/*
+ * The context's one command buffer: beginning a submission, barriers, submitting and waiting,
+ * and what a failure means at each point. Before vkQueueSubmit nothing has run, so a failure
+ * (the validation layer's too, looked at before submitting) changes nothing. After it the
+ * device may have written anything the submission writes: a wait that fails is retried once,
+ * and if it fails again the context is lost (every later call returns VKI_ERROR_DEVICE_LOST
+ * at once, and destroying waits for the device before it frees anything).
+ */
+#include "vk_internal.h"
+
+vki_status vk_check_validation(vk_ctx *c)
+{
+    if (!c->validation_failed)
+        return VKI_OK;
+    c->validation_failed = false;
+    return vki_fail(VKI_ERROR_VULKAN, "Vulkan validation: %s", c->validation_message);
+}
+
+vki_status vk_check_lost(const vk_ctx *c)
+{
+    if (!c->lost)
+        return VKI_OK;
+    return vki_fail(VKI_ERROR_DEVICE_LOST,
+                    "the Vulkan device of this context is lost (%s); destroy the context and "
+                    "its tensors, and create a new one", c->lost_reason);
+}
+
+static vki_status lose(vk_ctx *c, VkResult r, const char *what)
+{
+    c->lost = true;
+    snprintf(c->lost_reason, sizeof c->lost_reason, "%s failed with %s after the work was "
+             "submitted", what, vk_result_name(r));
+    return vki_fail(VKI_ERROR_DEVICE_LOST,
+                    "%s failed with %s after the work was submitted: the call may have been "
+                    "carried out in part, the tensors it writes are undefined, and the context "
+                    "can no longer be used", what, vk_result_name(r));
+}
+
+void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+    VkMemoryBarrier b = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = src_access,
+        .dstAccessMask = dst_access,
+    };
+    c->vk.vkCmdPipelineBarrier(c->cmd, src_stage, dst_stage, 0, 1, &b, 0, NULL, 0, NULL);
+}
+
+vki_status vk_begin(vk_ctx *c)
+{
+    vki_status st = vk_check_lost(c);
+    if (st != VKI_OK)
+        return st;
+    if (!c->fence) { /* the last one could not be reset after its wait: a new one */
+        VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        VK(c->vk.vkCreateFence(c->device, &fence, NULL, &c->fence));
+    }
+    VK(c->vk.vkResetDescriptorPool(c->device, c->descriptor_pool, 0));
+    c->descriptor_sets_left = VK_SETS_PER_SUBMIT;
+    c->params_used = 0;
+    c->calls_in_submission = 0;
+    VkCommandBufferBeginInfo begin = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    VK(c->vk.vkBeginCommandBuffer(c->cmd, &begin));
+    c->recording = true;
+    vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+               VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
+               VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+               VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+    if (c->caps.timestamps) {
+        c->vk.vkCmdResetQueryPool(c->cmd, c->timestamps, 0, 2);
+        c->vk.vkCmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, c->timestamps, 0);
+    }
+done:
+    return st;
+}
+
+vki_status vk_abandon(vk_ctx *c, vki_status st)
+{
+    if (c->recording) {
+        c->vk.vkEndCommandBuffer(c->cmd);
+        c->recording = false;
+    }
+    return st;
+}
+
+vki_status vk_submit_wait(vk_ctx *c)
+{
+    vki_status st = VKI_OK;
+    if (c->caps.timestamps)
+        c->vk.vkCmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->timestamps, 1);
+    vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT,
+               VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    c->recording = false;
+    VK(c->vk.vkEndCommandBuffer(c->cmd));
+    /* Whatever the layer said about the recording: the submission must not run. */
+    if ((st = vk_check_validation(c)) != VKI_OK)
+        return st;
+    VkSubmitInfo submit = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &c->cmd,
+    };
+    VkResult r = VK_TRY(c->vk.vkQueueSubmit(c->queue, 1, &submit, c->fence));
+    if (r == VK_ERROR_DEVICE_LOST)
+        return lose(c, r, "vkQueueSubmit");
+    if (r != VK_SUCCESS) /* nothing was submitted */
+        return vk_fail(r, "vkQueueSubmit", __FILE__, __LINE__);
+    if ((st = vk_check_validation(c)) != VKI_OK) /* the layer skipped the submission */
+        return st;
+
+    /* From here on the device may be writing: wait until it has finished, or lose. */
+    r = VK_TRY(c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
+    if (r != VK_SUCCESS && r != VK_ERROR_DEVICE_LOST)
+        r = VK_TRY(c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
+    if (r != VK_SUCCESS)
+        return lose(c, r, "vkWaitForFences");
+    if (VK_TRY(c->vk.vkResetFences(c->device, 1, &c->fence)) != VK_SUCCESS) {
+        /* The work is done; only the fence cannot be used again. */
+        c->vk.vkDestroyFence(c->device, c->fence, NULL);
+        c->fence = VK_NULL_HANDLE;
+    }
+    c->last_kernel_ns = -1;
+    if (c->caps.timestamps) {
+        uint64_t t[2];
+        r = VK_TRY(c->vk.vkGetQueryPoolResults(c->device, c->timestamps, 0, 2, sizeof t, t,
+                                               sizeof t[0], VK_QUERY_RESULT_64_BIT |
+                                               VK_QUERY_RESULT_WAIT_BIT));
+        if (r == VK_SUCCESS) /* else the call is done all the same; its time is unknown */
+            c->last_kernel_ns = (double)(t[1] - t[0]) * c->props.limits.timestampPeriod;
+    }
+    return vk_check_validation(c);
+done:
+    return st;
+}
