@@ -12,12 +12,21 @@
  *
  * Thread safety
  *   A context and the tensors made on it may be used by one thread at a time: calls that touch
- *   the same context must be serialised by the caller. Different contexts are independent and
- *   may be used concurrently from different threads. vki_last_error() is per thread.
+ *   the same context must be serialised by the caller. A call that finds its context in use by
+ *   another thread returns VKI_ERROR_INVALID_ARGUMENT and says so, having done nothing (the
+ *   destroy functions, which return nothing, cannot report it: never race them). Different
+ *   contexts are independent and may be used concurrently from different threads.
+ *   vki_last_error() is per thread.
  *
  * Errors
  *   Every function that can fail returns a vki_status. On failure nothing visible has changed
  *   (no tensor written, no output handle set) and vki_last_error() returns a message for it.
+ *   The one exception is VKI_ERROR_DEVICE_LOST: the device failed (or could not be waited for)
+ *   after work was submitted, so the tensors that call writes are undefined, as after CUDA's
+ *   sticky errors. The context is then lost: every later call on it returns
+ *   VKI_ERROR_DEVICE_LOST at once; destroy its tensors and the context, and make a new one.
+ *   In a batch, a vki_batch_end (or a transfer, which submits the queued calls first) that
+ *   fails with another status has run none of the calls queued since the last submission.
  *
  * Sizes and strides are 64-bit and counted in elements, never in bytes, except where a
  * parameter says "bytes".
@@ -108,8 +117,11 @@ typedef struct vki_context_options {
      * e.g. "llvmpipe" or "SwiftShader". Naming a device implies the Vulkan backend unless
      * backend is CPU. The string is copied; it need not outlive the call. */
     const char *device;
-    /* 1: enable the Khronos validation layer; any error it reports fails the call that caused
-     * it with VKI_ERROR_VULKAN. 0: env VKI_VALIDATION=1 turns it on. Ignored by the CPU backend. */
+    /* 1: enable the Khronos validation layer (synchronization validation included), a
+     * debugging mode: any error it reports fails the call that caused it with
+     * VKI_ERROR_VULKAN before its work is submitted, and a message reported while a context is
+     * destroyed (a Vulkan object left alive) aborts the process, since no call can return it.
+     * 0: env VKI_VALIDATION=1 turns it on. Ignored by the CPU backend. */
     int validation;
     /* CPU backend worker threads, the calling thread included. 0: env VKI_THREADS, else one
      * per online core. 1: everything runs on the calling thread. */

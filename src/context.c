@@ -152,7 +152,7 @@ vki_status vki_context_create(const vki_context_options *opts, vki_context **out
     vki_status st = resolve_options(opts, &r);
     if (st != VKI_OK)
         return st;
-    vki_context *ctx = calloc(1, sizeof *ctx);
+    vki_context *ctx = vki_calloc(1, sizeof *ctx);
     if (!ctx)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
     ctx->refs = 1;

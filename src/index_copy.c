@@ -95,7 +95,7 @@ static vki_view view_1d(const vki_tensor *t)
 static vki_status clone_view(vki_context *ctx, vki_view *v, vki_storage **out)
 {
     int64_t numel = vki_numel(v->ndim, v->shape);
-    vki_storage *s = calloc(1, sizeof *s);
+    vki_storage *s = vki_calloc(1, sizeof *s);
     if (!s)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
     vki_status st = ctx->ops->storage_create(ctx->impl, (uint64_t)(numel * v->elem_size), &s->impl);
@@ -135,7 +135,7 @@ static bool batch_keep(vki_batch *b, vki_storage *s, int64_t call)
     }
     if (b->kept_count == b->kept_cap) {
         size_t cap = b->kept_cap ? 2 * b->kept_cap : 64;
-        struct vki_kept *grown = realloc(b->kept, cap * sizeof *grown);
+        struct vki_kept *grown = vki_realloc(b->kept, cap * sizeof *grown);
         if (!grown)
             return false;
         b->kept = grown;
@@ -159,7 +159,7 @@ static bool batch_note_call(vki_batch *b, int dim, int64_t dim_size)
 {
     if ((size_t)b->calls >= b->info_cap) {
         size_t cap = b->info_cap ? 2 * b->info_cap : 256;
-        void *grown = realloc(b->calls_info, cap * sizeof *b->calls_info);
+        void *grown = vki_realloc(b->calls_info, cap * sizeof *b->calls_info);
         if (!grown)
             return false;
         b->calls_info = grown;

@@ -12,6 +12,7 @@
 
 #include "vkindex.h"
 #include "backend.h"
+#include "fault.h"
 
 /* The open batch of a context (see vki_batch_begin). */
 typedef struct vki_batch {

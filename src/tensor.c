@@ -115,7 +115,7 @@ static bool contiguous_strides(int ndim, const int64_t *shape, int64_t *strides)
 static vki_tensor *tensor_alloc(vki_storage *storage, vki_dtype dtype, int ndim,
                                 const int64_t *shape, const int64_t *strides, int64_t offset)
 {
-    vki_tensor *t = calloc(1, sizeof *t);
+    vki_tensor *t = vki_calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->storage = storage;
@@ -149,7 +149,7 @@ static vki_status tensor_create(vki_context *ctx, vki_dtype dtype, int ndim,
     CHECK(ok, VKI_ERROR_INVALID_ARGUMENT,
           "%s: the tensor's size in bytes does not fit in 64 bits", fn);
 
-    vki_storage *storage = calloc(1, sizeof *storage);
+    vki_storage *storage = vki_calloc(1, sizeof *storage);
     CHECK(storage, VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
     st = ctx->ops->storage_create(ctx->impl, bytes, &storage->impl);
     if (st != VKI_OK) {

@@ -275,7 +275,7 @@ static const int64_t *read_index(const vki_view *index, int64_t **owned)
     *owned = NULL;
     if (index->elem_size == 8 && (stride == 1 || n <= 1))
         return (const int64_t *)(const void *)p;
-    int64_t *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    int64_t *v = vki_malloc((size_t)(n ? n : 1) * sizeof *v);
     if (!v)
         return NULL;
     for (int64_t i = 0; i < n; i++) {
@@ -344,7 +344,7 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, int64_t *bad
     uint32_t *idx32 = NULL;
     if (p.inner.ndim == 0 && dim_size <= UINT32_MAX && n > 1) {
         /* element scatters: a 32-bit copy of the index halves its cache footprint */
-        idx32 = malloc((size_t)n * sizeof *idx32);
+        idx32 = vki_malloc((size_t)n * sizeof *idx32);
         if (idx32)
             for (int64_t i = 0; i < n; i++)
                 idx32[i] = (uint32_t)idx[i];
@@ -360,7 +360,7 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, int64_t *bad
     /* The bitmap pays when it is small next to the index; one outer slice only (it is per slice). */
     uint8_t *written = NULL;
     if (p.split == BY_OWNER && p.outer_count == 1 && dim_size / 8 <= 64 * n + 4096) {
-        written = calloc((size_t)(dim_size / 16 + 1) * 2, 1);
+        written = vki_calloc((size_t)(dim_size / 16 + 1) * 2, 1);
         p.written = written; /* without it the forward walk is still right, only slower */
     }
     if (st == VKI_OK)
@@ -383,7 +383,7 @@ static vki_status cpu_storage_create(void *impl, uint64_t bytes, void **out)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY,
                         "vki_tensor_create: %llu bytes cannot be allocated on this host",
                         (unsigned long long)bytes);
-    void *p = aligned_alloc((size_t)align, rounded ? (size_t)rounded : 64);
+    void *p = vki_fault_alloc() ? NULL : aligned_alloc((size_t)align, rounded ? (size_t)rounded : 64);
     if (!p)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY,
                         "vki_tensor_create: out of host memory allocating %llu bytes",
@@ -418,7 +418,7 @@ static const vki_backend_ops cpu_ops = {
 
 vki_status vki_cpu_backend_create(int threads, const vki_backend_ops **ops, void **impl)
 {
-    cpu_ctx *c = calloc(1, sizeof *c);
+    cpu_ctx *c = vki_calloc(1, sizeof *c);
     if (c)
         c->pool = vki_pool_create(threads);
     if (!c || !c->pool) {

@@ -3,6 +3,7 @@
  * when it changes, run their part, and the last one to finish wakes the caller.
  */
 #include "pool.h"
+#include "../fault.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -57,7 +58,7 @@ static void *worker_main(void *p)
 
 vki_pool *vki_pool_create(int threads)
 {
-    vki_pool *pool = calloc(1, sizeof *pool);
+    vki_pool *pool = vki_calloc(1, sizeof *pool);
     if (!pool)
         return NULL;
     pool->threads = threads < 1 ? 1 : threads;
@@ -74,11 +75,11 @@ int vki_pool_threads(const vki_pool *pool)
 
 static void start_workers(vki_pool *pool)
 {
-    pool->workers = calloc((size_t)pool->threads, sizeof *pool->workers);
+    pool->workers = vki_calloc((size_t)pool->threads, sizeof *pool->workers);
     if (!pool->workers)
         return;
     for (int k = 1; k < pool->threads; k++) {
-        worker_arg *wa = malloc(sizeof *wa);
+        worker_arg *wa = vki_malloc(sizeof *wa);
         if (!wa)
             return;
         wa->pool = pool;

@@ -64,6 +64,8 @@ vki_status vk_begin(vk_ctx *c)
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
         .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
     };
+    /* Whatever state a failed recording left it in (never pending: that would be lost). */
+    VK(c->vk.vkResetCommandBuffer(c->cmd, 0));
     VK(c->vk.vkBeginCommandBuffer(c->cmd, &begin));
     c->recording = true;
     vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,

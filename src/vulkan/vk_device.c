@@ -26,9 +26,21 @@ const char *vk_result_name(VkResult r)
     NAME(VK_ERROR_FORMAT_NOT_SUPPORTED) NAME(VK_ERROR_FRAGMENTED_POOL)
     NAME(VK_ERROR_UNKNOWN) NAME(VK_ERROR_OUT_OF_POOL_MEMORY)
     NAME(VK_ERROR_FRAGMENTATION) NAME(VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS)
+    NAME(VK_ERROR_VALIDATION_FAILED_EXT)
 #undef NAME
     default: return "VkResult (unnamed)";
     }
+}
+
+vki_status vk_fail_on(vk_ctx *c, VkResult r, const char *what, const char *file, int line)
+{
+    if (c->validation_failed) /* the layer's message says more (and it made the call fail) */
+        return vk_check_validation(c);
+    if (r == VK_ERROR_DEVICE_LOST && !c->lost) { /* every later call fails at once */
+        c->lost = true;
+        snprintf(c->lost_reason, sizeof c->lost_reason, "%s returned VK_ERROR_DEVICE_LOST", what);
+    }
+    return vk_fail(r, what, file, line);
 }
 
 vki_status vk_fail(VkResult r, const char *what, const char *file, int line)
@@ -83,7 +95,7 @@ static bool has_layer(const char *name)
     uint32_t count = 0;
     if (vkEnumerateInstanceLayerProperties(&count, NULL) != VK_SUCCESS || count == 0)
         return false;
-    VkLayerProperties *layers = calloc(count, sizeof *layers);
+    VkLayerProperties *layers = vki_calloc(count, sizeof *layers);
     bool found = false;
     if (layers && vkEnumerateInstanceLayerProperties(&count, layers) == VK_SUCCESS)
         for (uint32_t i = 0; i < count && !found; i++)
@@ -144,7 +156,7 @@ static vki_status create_instance(vk_ctx *c, bool validation)
         .enabledExtensionCount = validation ? 1 : 0,
         .ppEnabledExtensionNames = &ext,
     };
-    VkResult r = vkCreateInstance(&info, NULL, &c->instance);
+    VkResult r = VK_TRY(vkCreateInstance(&info, NULL, &c->instance));
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
         return vki_fail(VKI_ERROR_NO_DEVICE,
                         "no Vulkan driver: vkCreateInstance found no usable ICD "
@@ -166,7 +178,7 @@ static vki_status create_instance(vk_ctx *c, bool validation)
     c->validation = validation;
     if (validation) {
         messenger.pNext = NULL;
-        r = c->in.vkCreateDebugUtilsMessengerEXT(c->instance, &messenger, NULL, &c->messenger);
+        r = VK_TRY(c->in.vkCreateDebugUtilsMessengerEXT(c->instance, &messenger, NULL, &c->messenger));
         if (r != VK_SUCCESS)
             return vk_fail(r, "vkCreateDebugUtilsMessengerEXT", __FILE__, __LINE__);
     }
@@ -210,7 +222,7 @@ static vki_status list_candidates(vk_ctx *c, candidate **out, uint32_t *count)
 {
     *out = NULL;
     *count = 0;
-    VkResult r = c->in.vkEnumeratePhysicalDevices(c->instance, count, NULL);
+    VkResult r = VK_TRY(c->in.vkEnumeratePhysicalDevices(c->instance, count, NULL));
     if (r != VK_SUCCESS) {
         *count = 0;
         return r == VK_ERROR_INITIALIZATION_FAILED ? VKI_OK /* no device: worded by the caller */
@@ -218,12 +230,12 @@ static vki_status list_candidates(vk_ctx *c, candidate **out, uint32_t *count)
     }
     if (*count == 0)
         return VKI_OK;
-    VkPhysicalDevice *devices = calloc(*count, sizeof *devices);
-    candidate *list = calloc(*count, sizeof *list);
+    VkPhysicalDevice *devices = vki_calloc(*count, sizeof *devices);
+    candidate *list = vki_calloc(*count, sizeof *list);
     vki_status st = VKI_OK;
     if (!devices || !list)
         st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
-    else if ((r = c->in.vkEnumeratePhysicalDevices(c->instance, count, devices)) < 0)
+    else if ((r = VK_TRY(c->in.vkEnumeratePhysicalDevices(c->instance, count, devices))) < 0)
         st = vk_fail(r, "vkEnumeratePhysicalDevices", __FILE__, __LINE__);
     for (uint32_t i = 0; st == VKI_OK && i < *count; i++) {
         candidate *cd = &list[i];
@@ -232,7 +244,7 @@ static vki_status list_candidates(vk_ctx *c, candidate **out, uint32_t *count)
         cd->queue_family = -1;
         uint32_t nq = 0;
         c->in.vkGetPhysicalDeviceQueueFamilyProperties(devices[i], &nq, NULL);
-        VkQueueFamilyProperties *q = calloc(nq ? nq : 1, sizeof *q);
+        VkQueueFamilyProperties *q = vki_calloc(nq ? nq : 1, sizeof *q);
         if (!q) {
             st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
             break;
@@ -374,7 +386,7 @@ static vki_status create_device(vk_ctx *c, const candidate *cd)
 
     uint32_t nq = 0;
     c->in.vkGetPhysicalDeviceQueueFamilyProperties(c->physical, &nq, NULL);
-    VkQueueFamilyProperties *q = calloc(nq, sizeof *q);
+    VkQueueFamilyProperties *q = vki_calloc(nq, sizeof *q);
     if (!q)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     c->in.vkGetPhysicalDeviceQueueFamilyProperties(c->physical, &nq, q);
@@ -495,7 +507,7 @@ extern const vki_backend_ops vk_backend_ops;
 vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_backend_ops **ops,
                                      void **impl, char *name, size_t name_cap)
 {
-    vk_ctx *c = calloc(1, sizeof *c);
+    vk_ctx *c = vki_calloc(1, sizeof *c);
     if (!c)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
     vki_status st = create_instance(c, req->validation);

@@ -171,6 +171,8 @@ typedef struct vk_ctx {
 /* ---- vk_device.c ---- */
 void vk_context_destroy(void *impl);
 vki_status vk_fail(VkResult r, const char *what, const char *file, int line);
+/* vk_fail that also marks the context lost on VK_ERROR_DEVICE_LOST. */
+vki_status vk_fail_on(vk_ctx *c, VkResult r, const char *what, const char *file, int line);
 const char *vk_result_name(VkResult r);
 
 /* ---- vk_memory.c ---- */
@@ -287,7 +289,7 @@ vki_view vk_packed_like(const vki_view *v);
     do {                                                                                       \
         VkResult r_ = VK_TRY(call);                                                            \
         if (r_ != VK_SUCCESS) {                                                                \
-            st = vk_fail(r_, #call, __FILE__, __LINE__);                                       \
+            st = vk_fail_on(c, r_, #call, __FILE__, __LINE__);                                 \
             goto done;                                                                         \
         }                                                                                      \
     } while (0)

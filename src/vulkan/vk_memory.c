@@ -127,9 +127,9 @@ static vki_status slab_take(vk_ctx *c, uint32_t type, VkDeviceSize slot_bytes, v
             bytes = round_up(SLAB_MIN_BYTES, slot_bytes);
         while (bytes > c->max_allocation && bytes > slot_bytes)
             bytes -= slot_bytes;
-        s = calloc(1, sizeof *s);
+        s = vki_calloc(1, sizeof *s);
         uint32_t slots = (uint32_t)(bytes / slot_bytes);
-        uint32_t *stack = s ? malloc(slots * sizeof *stack) : NULL;
+        uint32_t *stack = s ? vki_malloc(slots * sizeof *stack) : NULL;
         if (!stack) {
             free(s);
             return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -269,7 +269,7 @@ vki_status vk_buffer_create(vk_ctx *c, VkDeviceSize size, vk_memory_kind kind, b
         uint64_t count = (b.size + c->chunk_bytes - 1) / c->chunk_bytes;
         b.chunk_bytes = c->chunk_bytes;
         b.chunk_count = 0;
-        b.more = count > 1 ? calloc(count - 1, sizeof *b.more) : NULL;
+        b.more = count > 1 ? vki_calloc(count - 1, sizeof *b.more) : NULL;
         st = b.more || count == 1 ? VKI_OK
                                   : vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
         for (uint64_t k = 0; k < count && st == VKI_OK; k++) {

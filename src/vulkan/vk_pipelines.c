@@ -124,7 +124,7 @@ vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *ou
     };
     if (c->pipeline_count == c->pipeline_cap) {
         size_t cap = c->pipeline_cap ? 2 * c->pipeline_cap : 16;
-        vk_pipeline_entry *grown = realloc(c->pipelines, cap * sizeof *grown);
+        vk_pipeline_entry *grown = vki_realloc(c->pipelines, cap * sizeof *grown);
         if (!grown)
             return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
         c->pipelines = grown;

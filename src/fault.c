@@ -1,0 +1,57 @@
+/* The fault-injection points of fault.h (built only with -Dfault_injection=true). */
+#include "fault.h"
+#include "vkindex.h"
+
+#include <stdatomic.h>
+
+static atomic_llong alloc_points, vulkan_points;
+
+static long long env_point(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoll(v) : 0;
+}
+
+bool vki_fault_alloc(void)
+{
+    long long n = atomic_fetch_add(&alloc_points, 1) + 1;
+    return n == env_point("VKI_FAULT_ALLOC");
+}
+
+static _Thread_local int injected;
+
+bool vki_fault_vulkan(void)
+{
+    long long n = atomic_fetch_add(&vulkan_points, 1) + 1;
+    long long lost = env_point("VKI_FAULT_DEVICE_LOST");
+    if (lost > 0 && n >= lost) {
+        injected = -4; /* VK_ERROR_DEVICE_LOST */
+        return true;
+    }
+    if (n == env_point("VKI_FAULT_VULKAN")) {
+        injected = -2; /* VK_ERROR_OUT_OF_DEVICE_MEMORY */
+        return true;
+    }
+    return false;
+}
+
+int vki_fault_vulkan_result(void)
+{
+    return injected;
+}
+
+/* Exported from fault-injection builds: the points passed so far, and a reset of the counts. */
+__attribute__((visibility("default"))) void vki_fault_points(long long *alloc, long long *vulkan);
+__attribute__((visibility("default"))) void vki_fault_reset(void);
+
+void vki_fault_points(long long *alloc, long long *vulkan)
+{
+    *alloc = atomic_load(&alloc_points);
+    *vulkan = atomic_load(&vulkan_points);
+}
+
+void vki_fault_reset(void)
+{
+    atomic_store(&alloc_points, 0);
+    atomic_store(&vulkan_points, 0);
+}

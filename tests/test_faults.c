@@ -1,0 +1,274 @@
+/*
+ * Fault injection (a build configured with -Dfault_injection=true; see src/fault.h): a
+ * representative run (context, tensors, views, transfers, calls in and out of place, aliasing,
+ * int32 indices, a bad index, a batch) is repeated with its N-th host allocation failing, then
+ * with its N-th fallible Vulkan call failing, then with the device lost from its N-th Vulkan
+ * call on, for every N the run passes. Each time: every failure is a clear status with a
+ * message, nothing crashes or hangs or leaks (the sanitizer build checks), a call that reports
+ * an error other than VKI_ERROR_DEVICE_LOST has changed nothing, a lost context answers
+ * VKI_ERROR_DEVICE_LOST at once, and afterwards the context (or, once lost, a new one) works.
+ */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Exported by fault-injection builds of the library (src/fault.c). */
+void vki_fault_points(long long *alloc, long long *vulkan);
+void vki_fault_reset(void);
+
+static const char *fault_var; /* the variable of the walk in progress */
+static char fault_value[32];
+static int lost_seen, failures_seen;
+
+static void injection_on(void)
+{
+    if (fault_var)
+        setenv(fault_var, fault_value, 1);
+}
+
+static void injection_off(void)
+{
+    if (fault_var)
+        unsetenv(fault_var);
+}
+
+/* Checks a status: OK, or an error with a message. Returns whether it is OK. */
+static bool status_ok(vki_status st, const char *what)
+{
+    if (st == VKI_OK)
+        return true;
+    failures_seen++;
+    if (st == VKI_ERROR_DEVICE_LOST)
+        lost_seen = 1;
+    const char *m = vki_last_error();
+    if (!m || !*m)
+        fail_msg("%s failed with %s and no message (%s=%s)", what, vki_status_string(st),
+                 fault_var ? fault_var : "-", fault_value);
+    return false;
+}
+
+/* The bytes of a tensor, read with injection off (NULL on a lost context). */
+static void *snapshot(vki_tensor *t, size_t bytes)
+{
+    injection_off();
+    void *p = malloc(bytes);
+    vki_status st = vki_tensor_download(t, p, bytes);
+    injection_on();
+    if (st != VKI_OK) {
+        if (st != VKI_ERROR_DEVICE_LOST)
+            fail_msg("a download with injection off failed: %s: %s", vki_status_string(st),
+                     vki_last_error());
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Runs an index_copy step: on an error other than DEVICE_LOST, `written` keeps every byte. */
+static void copy_step(const char *what, vki_tensor *written, size_t bytes, vki_status expected,
+                      vki_status (*call)(void *), void *arg)
+{
+    void *before = snapshot(written, bytes);
+    vki_status st = call(arg);
+    if (st == expected && expected != VKI_OK) {
+        /* the expected error: nothing was written either */
+    } else if (status_ok(st, what)) {
+        free(before);
+        return;
+    }
+    if (st != VKI_ERROR_DEVICE_LOST && before) {
+        void *after = snapshot(written, bytes);
+        if (after && memcmp(before, after, bytes))
+            fail_msg("%s failed with %s (%s=%s) but changed the tensor it writes", what,
+                     vki_status_string(st), fault_var ? fault_var : "-", fault_value);
+        free(after);
+    }
+    free(before);
+}
+
+typedef struct tensors {
+    vki_tensor *self, *src, *idx, *idx32, *bad, *out, *view;
+} tensors;
+
+static vki_status step_in_place(void *a)
+{
+    tensors *t = a;
+    return vki_index_copy_(t->self, 0, t->idx, t->src);
+}
+static vki_status step_out_of_place(void *a)
+{
+    tensors *t = a;
+    return vki_index_copy(t->out, t->self, 0, t->idx32, t->src);
+}
+static vki_status step_bad_index(void *a)
+{
+    tensors *t = a;
+    return vki_index_copy_(t->self, 0, t->bad, t->src);
+}
+static vki_status step_aliasing(void *a) /* the source shares self's storage: a clone is made */
+{
+    tensors *t = a;
+    vki_tensor *alias = NULL;
+    vki_status st = vki_tensor_view(t->self, 2, (int64_t[]){3, 2}, (int64_t[]){4, 2}, 1, &alias);
+    if (st == VKI_OK)
+        st = vki_index_copy_(t->view, 0, t->idx32, alias);
+    vki_tensor_destroy(alias);
+    return st;
+}
+
+/* The representative run; every step may fail, and the run goes on with what exists. */
+static void scenario(void)
+{
+    lost_seen = 0;
+    injection_on();
+    vki_context *ctx = NULL;
+    if (!status_ok(vki_context_create(NULL, &ctx), "vki_context_create")) {
+        injection_off();
+        return;
+    }
+    tensors t = {0};
+    float grid[24], rows[12];
+    for (int i = 0; i < 24; i++)
+        grid[i] = (float)i;
+    for (int i = 0; i < 12; i++)
+        rows[i] = (float)(100 + i);
+    struct { vki_tensor **t; vki_dtype dtype; int ndim; int64_t shape[2]; const void *host; size_t bytes; } make[] = {
+        {&t.self, VKI_FLOAT32, 2, {6, 4}, grid, sizeof grid},
+        {&t.src, VKI_FLOAT32, 2, {3, 4}, rows, sizeof rows},
+        {&t.idx, VKI_INT64, 1, {3}, (int64_t[]){5, 0, 5}, 24},
+        {&t.idx32, VKI_INT32, 1, {3}, (int32_t[]){2, 1, 2}, 12},
+        {&t.bad, VKI_INT64, 1, {3}, (int64_t[]){1, 6, 2}, 24},
+        {&t.out, VKI_FLOAT32, 2, {6, 4}, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof make / sizeof make[0]; i++) {
+        if (!status_ok(vki_tensor_create(ctx, make[i].dtype, make[i].ndim, make[i].shape, make[i].t),
+                       "vki_tensor_create")) {
+            *make[i].t = NULL;
+            continue;
+        }
+        if (make[i].host && !status_ok(vki_tensor_upload(*make[i].t, make[i].host, make[i].bytes),
+                                       "vki_tensor_upload"))
+            continue;
+    }
+    if (t.self && !status_ok(vki_tensor_view(t.self, 2, (int64_t[]){3, 2}, (int64_t[]){8, 1}, 2, &t.view),
+                             "vki_tensor_view"))
+        t.view = NULL;
+    if (t.self && t.src && t.idx)
+        copy_step("in place", t.self, sizeof grid, VKI_OK, step_in_place, &t);
+    if (t.self && t.src && t.idx32 && t.out)
+        copy_step("out of place", t.out, sizeof grid, VKI_OK, step_out_of_place, &t);
+    if (t.self && t.src && t.bad)
+        copy_step("a bad index", t.self, sizeof grid, VKI_ERROR_INDEX, step_bad_index, &t);
+    if (t.view && t.idx32)
+        copy_step("aliasing", t.self, sizeof grid, VKI_OK, step_aliasing, &t);
+    if (t.view) { /* strided transfers: the copy kernel */
+        float six[6] = {-1, -2, -3, -4, -5, -6}, back[6];
+        void *before = snapshot(t.self, sizeof grid);
+        vki_status st = vki_tensor_upload(t.view, six, sizeof six);
+        if (!status_ok(st, "a strided upload") && st != VKI_ERROR_DEVICE_LOST && before) {
+            void *after = snapshot(t.self, sizeof grid);
+            if (after && memcmp(before, after, sizeof grid))
+                fail_msg("a failed upload changed the tensor (%s=%s)", fault_var, fault_value);
+            free(after);
+        }
+        free(before);
+        (void)status_ok(vki_tensor_download(t.view, back, sizeof back), "a strided download");
+    }
+    if (t.self && t.src && t.idx && t.bad && status_ok(vki_batch_begin(ctx), "vki_batch_begin")) {
+        (void)status_ok(vki_index_copy_(t.self, 0, t.idx, t.src), "a batch call");
+        (void)vki_index_copy_(t.self, 0, t.bad, t.src);
+        (void)status_ok(vki_index_copy(t.out, t.self, 0, t.idx, t.src), "a batch call");
+        vki_status st = vki_batch_end(ctx);
+        if (st != VKI_ERROR_INDEX)
+            (void)status_ok(st, "vki_batch_end");
+    }
+    injection_off();
+
+    /* Afterwards: a lost context says so at once; any other works. */
+    vki_context *check = ctx;
+    if (lost_seen && vki_context_backend(ctx) == VKI_BACKEND_VULKAN) {
+        vki_tensor *x = NULL;
+        vki_status st = vki_tensor_create(ctx, VKI_FLOAT32, 1, (int64_t[]){4}, &x);
+        if (st == VKI_OK && t.self && t.src && t.idx)
+            st = vki_index_copy_(t.self, 0, t.idx, t.src);
+        if (st != VKI_ERROR_DEVICE_LOST)
+            fail_msg("a call on a lost context returned %s", vki_status_string(st));
+        vki_tensor_destroy(x);
+        OK(vki_context_create(NULL, &check));
+    }
+    vki_tensor *a = make_tensor(check, VKI_FLOAT32, 2, (int64_t[]){4, 2}, (float[8]){0});
+    vki_tensor *b = make_tensor(check, VKI_FLOAT32, 2, (int64_t[]){1, 2}, (float[]){7, 8});
+    vki_tensor *i = make_tensor(check, VKI_INT64, 1, (int64_t[]){1}, (int64_t[]){3});
+    OK(vki_index_copy_(a, 0, i, b));
+    float got[8];
+    OK(vki_tensor_download(a, got, sizeof got));
+    assert_memory_equal(got, ((float[]){0, 0, 0, 0, 0, 0, 7, 8}), sizeof got);
+    vki_tensor_destroy(a);
+    vki_tensor_destroy(b);
+    vki_tensor_destroy(i);
+    if (check != ctx)
+        vki_context_destroy(check);
+
+    vki_tensor *all[] = {t.view, t.self, t.src, t.idx, t.idx32, t.bad, t.out};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        vki_tensor_destroy(all[k]);
+    vki_context_destroy(ctx);
+}
+
+/* Runs the scenario once per point of the kind the variable injects into. */
+static void walk(const char *var, int vulkan_points)
+{
+    fault_var = NULL;
+    long long alloc = 0, vulkan = 0;
+    vki_fault_reset();
+    scenario();
+    vki_fault_points(&alloc, &vulkan);
+    const long long points = vulkan_points ? vulkan : alloc;
+    if (vulkan_points && vulkan == 0) {
+        printf("# %s: no Vulkan calls on this backend\n", var);
+        return;
+    }
+    assert_true(points > 0);
+    int runs_with_failures = 0;
+    for (long long n = 1; n <= points; n++) {
+        fault_var = var;
+        snprintf(fault_value, sizeof fault_value, "%lld", n);
+        failures_seen = 0;
+        vki_fault_reset();
+        scenario();
+        runs_with_failures += failures_seen > 0;
+    }
+    fault_var = NULL;
+    printf("# %s: %lld points walked, %d runs saw a failure\n", var, points, runs_with_failures);
+    fflush(stdout);
+}
+
+static void host_allocations(void **state)
+{
+    (void)state;
+    walk("VKI_FAULT_ALLOC", 0);
+}
+
+static void vulkan_calls(void **state)
+{
+    (void)state;
+    walk("VKI_FAULT_VULKAN", 1);
+}
+
+static void device_loss(void **state)
+{
+    (void)state;
+    walk("VKI_FAULT_DEVICE_LOST", 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(host_allocations),
+        cmocka_unit_test(vulkan_calls),
+        cmocka_unit_test(device_loss),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
