@@ -397,7 +397,9 @@ static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, in
 
     int64_t bad_position = -1, bad_value = 0;
     if (st == VKI_OK)
-        st = ctx->ops->index_copy(ctx->impl, &op, &bad_position, &bad_value);
+        st = vki_may_overlap_itself(&op.dst)
+                 ? vki_index_copy_sequential(ctx, &op, &bad_position, &bad_value)
+                 : ctx->ops->index_copy(ctx->impl, &op, &bad_position, &bad_value);
     for (int c = 0; c < 3; c++)
         if (clones[c])
             vki_storage_release(clones[c]); /* a queued call keeps its own reference */

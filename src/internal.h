@@ -81,6 +81,13 @@ bool vki_tensor_is_dense(const vki_tensor *t);
 bool vki_tensor_has_internal_overlap(const vki_tensor *t);
 extern const char vki_overlap_internal_msg[];
 
+/* Whether a view's elements may share memory (without a zero stride: rule 2 catches those);
+ * conservative. Such a written tensor is updated by vki_index_copy_sequential: on the host, in
+ * PyTorch's order of writes (src/sequential.c), with the backend's contract for index_copy. */
+bool vki_may_overlap_itself(const vki_view *v);
+vki_status vki_index_copy_sequential(vki_context *ctx, const vki_copy_op *op,
+                                     int64_t *bad_position, int64_t *bad_value);
+
 /* A context is used by one thread at a time: the calls that use it enter it first, and a
  * second thread entering at the same time gets VKI_ERROR_INVALID_ARGUMENT saying so (fn names
  * the call). leave returns st. */

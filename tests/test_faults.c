@@ -21,6 +21,7 @@ void vki_fault_reset(void);
 static const char *fault_var; /* the variable of the walk in progress */
 static char fault_value[32];
 static int lost_seen, failures_seen;
+static vki_backend expected_backend; /* what the run without injection got */
 
 static void injection_on(void)
 {
@@ -124,10 +125,19 @@ static void scenario(void)
     lost_seen = 0;
     injection_on();
     vki_context *ctx = NULL;
-    if (!status_ok(vki_context_create(NULL, &ctx), "vki_context_create")) {
+    vki_status created = vki_context_create(NULL, &ctx);
+    if (!status_ok(created, "vki_context_create")) {
         injection_off();
+        /* A host allocation that fails while the device is chosen is out of host memory:
+         * never "no device", which would also send AUTO to the CPU in silence. */
+        if (fault_var && !strcmp(fault_var, "VKI_FAULT_ALLOC"))
+            assert_int_equal(created, VKI_ERROR_OUT_OF_HOST_MEMORY);
         return;
     }
+    if (!fault_var)
+        expected_backend = vki_context_backend(ctx);
+    else if (vki_context_backend(ctx) != expected_backend)
+        fail_msg("with %s=%s the context fell back to another backend", fault_var, fault_value);
     tensors t = {0};
     float grid[24], rows[12];
     for (int i = 0; i < 24; i++)

@@ -366,6 +366,63 @@ static void contexts_are_independent(void **state)
             fail_msg("thread %d: %s", t, vki_status_string((vki_status)(intptr_t)results[t]));
 }
 
+/* A written tensor whose elements overlap without a zero stride ([3, 2] with strides [1, 1]:
+ * element (a, b) lives at a + b) is no error for PyTorch, and the result follows the order of
+ * its writes. Expected values: PyTorch 1.13 on the CPU, one thread, same calls. */
+static void self_overlapping_in_pytorch_order(void **state)
+{
+    (void)state;
+    vki_context *ctx = test_context();
+    const float src_rows[6] = {100, 101, 102, 103, 104, 105};
+    struct { int dim; int64_t n, idx[3]; bool transposed; float want[4]; } cases[] = {
+        {0, 3, {2, 0, 1}, false, {102, 104, 105, 101}},
+        {1, 2, {1, 0}, false, {101, 103, 105, 104}},
+        {0, 3, {1, 1, 0}, false, {104, 105, 103, 3}},
+        {0, 3, {2, 0, 1}, true, {101, 104, 105, 103}}, /* source (2, 3).t() */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        vki_tensor *storage = make_tensor(ctx, VKI_FLOAT32, 1, (int64_t[]){4}, (float[]){0, 1, 2, 3});
+        vki_tensor *x = NULL, *src = NULL;
+        OK(vki_tensor_view(storage, 2, (int64_t[]){3, 2}, (int64_t[]){1, 1}, 0, &x));
+        vki_tensor *rows = make_tensor(ctx, VKI_FLOAT32, 1, (int64_t[]){6}, src_rows);
+        if (cases[k].transposed)
+            OK(vki_tensor_view(rows, 2, (int64_t[]){3, 2}, (int64_t[]){1, 3}, 0, &src));
+        else
+            OK(vki_tensor_view(rows, 2, (int64_t[]){3, 2}, NULL, 0, &src));
+        vki_tensor *idx = make_tensor(ctx, VKI_INT64, 1, &cases[k].n, cases[k].idx);
+        OK(vki_index_copy_(x, cases[k].dim, idx, src));
+        float got[4];
+        OK(vki_tensor_download(storage, got, sizeof got));
+        if (memcmp(got, cases[k].want, sizeof got))
+            fail_msg("case %zu: [%g %g %g %g], PyTorch gives [%g %g %g %g]", k, got[0], got[1],
+                     got[2], got[3], cases[k].want[0], cases[k].want[1], cases[k].want[2],
+                     cases[k].want[3]);
+        vki_tensor *list[] = {idx, src, rows, x, storage};
+        for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+            vki_tensor_destroy(list[i]);
+    }
+    /* Out of place: out.copy_(self) in copy_'s order first, then the same writes. */
+    vki_tensor *storage = make_tensor(ctx, VKI_FLOAT32, 1, (int64_t[]){4}, (float[]){10, 11, 12, 13});
+    vki_tensor *out = NULL;
+    OK(vki_tensor_view(storage, 2, (int64_t[]){3, 2}, (int64_t[]){1, 1}, 0, &out));
+    vki_tensor *self = make_tensor(ctx, VKI_FLOAT32, 2, (int64_t[]){3, 2}, (float[]){20, 21, 22, 23, 24, 25});
+    vki_tensor *src = make_tensor(ctx, VKI_FLOAT32, 2, (int64_t[]){3, 2}, src_rows);
+    vki_tensor *idx = make_tensor(ctx, VKI_INT64, 1, (int64_t[]){3}, (int64_t[]){1, 0, 1});
+    OK(vki_index_copy(out, self, 0, idx, src));
+    float got[4];
+    OK(vki_tensor_download(storage, got, sizeof got));
+    assert_memory_equal(got, ((float[]){102, 104, 105, 25}), sizeof got);
+    /* A bad index writes nothing, here too. */
+    vki_tensor *bad = make_tensor(ctx, VKI_INT64, 1, (int64_t[]){3}, (int64_t[]){1, 3, 0});
+    assert_int_equal(vki_index_copy_(out, 0, bad, src), VKI_ERROR_INDEX);
+    assert_string_equal(vki_last_error(), "index_copy_(): index 3 is out of bounds for dimension 0 with size 3");
+    OK(vki_tensor_download(storage, got, sizeof got));
+    assert_memory_equal(got, ((float[]){102, 104, 105, 25}), sizeof got);
+    vki_tensor *list[] = {bad, idx, src, self, out, storage};
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        vki_tensor_destroy(list[i]);
+}
+
 /* Two threads on one context: the rule is one thread at a time, and a second thread that
  * breaks it gets VKI_ERROR_INVALID_ARGUMENT with a message saying so, never corruption. */
 typedef struct misuse_job {
@@ -440,6 +497,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(more_than_2_to_the_32_rows),
         cmocka_unit_test(scratch_sized_by_use),
         cmocka_unit_test_teardown(batch_message_names_the_value_seen, test_close_batch),
+        cmocka_unit_test(self_overlapping_in_pytorch_order),
         cmocka_unit_test(contexts_are_independent),
         cmocka_unit_test_teardown(one_context_two_threads, test_close_batch),
     };
