@@ -138,13 +138,13 @@ static void allocation_limit_is_an_error(void **state)
     vki_context_destroy(ctx);
 }
 
-/* With allocations of at most 1 MiB, tensors of several MiB are stored in chunks: whole-row
- * scatters, column gathers of bytes and strided transfers that cross chunk boundaries, and
- * sizes just under and over one allocation. */
+/* With allocations of at most 2 MiB, tensors of several MiB are stored in chunks of 1 MiB:
+ * whole-row scatters, column gathers of bytes and strided transfers that cross chunk
+ * boundaries, and sizes just under and over one allocation. */
 static void larger_than_one_allocation(void **state)
 {
     (void)state;
-    vki_context *ctx = test_context_with("VKI_VULKAN_MAX_ALLOCATION", "1048576");
+    vki_context *ctx = test_context_with("VKI_VULKAN_MAX_ALLOCATION", "2097152");
     test_rng r = {seed ^ 0x51};
     for (int pass = 0; pass < 2; pass++) {
         /* pass 0: float32 [rows, 100] dim 0; pass 1: uint8 [1000, cols] dim 1 */
@@ -200,7 +200,7 @@ static void larger_than_one_allocation(void **state)
         free(after);
     }
     /* Just under, at and just over one allocation. */
-    const int64_t sizes[] = {(1 << 20) - 15, 1 << 20, (1 << 20) + 1, (3 << 20) + 7};
+    const int64_t sizes[] = {(2 << 20) - 15, 2 << 20, (2 << 20) + 1, (5 << 20) + 7};
     for (int i = 0; i < 4; i++) {
         unsigned char *host = malloc((size_t)sizes[i]);
         rng_fill(&r, host, (size_t)sizes[i]);

@@ -381,10 +381,12 @@ vki_status vk_memory_init(vk_ctx *c)
     const char *max = getenv("VKI_VULKAN_MAX_ALLOCATION"); /* tests: a smaller allocation */
     if (max && strtoull(max, NULL, 0) >= 65536 && strtoull(max, NULL, 0) < c->max_allocation)
         c->max_allocation = strtoull(max, NULL, 0);
-    /* Chunks (and binding windows): the largest power of two that one binding, one buffer and
-     * one allocation hold, padding included. */
+    /* Chunks (and binding windows): the largest power of two that one binding and one buffer
+     * hold, and that is below maxMemoryAllocationSize with the driver's padding included
+     * (SwiftShader advertises 1 GiB and refuses to allocate exactly that). A single buffer that
+     * the driver refuses is stored in chunks too. */
     VkDeviceSize p = 65536;
-    while (p * 2 <= c->window_bytes && p * 2 <= c->max_buffer && p * 2 <= c->max_allocation)
+    while (p * 2 <= c->window_bytes && p * 2 <= c->max_buffer && p * 2 < c->max_allocation)
         p *= 2;
     for (;;) {
         VkBuffer probe;
@@ -392,7 +394,7 @@ vki_status vk_memory_init(vk_ctx *c)
         VkMemoryRequirements req;
         c->vk.vkGetBufferMemoryRequirements(c->device, probe, &req);
         c->vk.vkDestroyBuffer(c->device, probe, NULL);
-        if (req.size <= c->max_allocation || p <= 65536)
+        if (req.size < c->max_allocation || p <= 65536)
             break;
         p /= 2;
     }
