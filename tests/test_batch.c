@@ -116,6 +116,28 @@ static void argument_errors_come_back_at_once(void **state)
     vki_tensor_destroy(self);
 }
 
+/* A call with nothing to do (an empty index) is still a call of the batch: the bad call after
+ * it is call 1. (Found by the fuzzer: no-op calls took no position.) */
+static void no_op_calls_take_positions(void **state)
+{
+    (void)state;
+    vki_context *ctx = test_context();
+    vki_tensor *self = make_tensor(ctx, VKI_FLOAT32, 1, (int64_t[]){2}, (float[]){1, 2});
+    vki_tensor *none = make_tensor(ctx, VKI_INT64, 1, (int64_t[]){0}, NULL);
+    vki_tensor *empty = make_tensor(ctx, VKI_FLOAT32, 1, (int64_t[]){0}, NULL);
+    vki_tensor *seven = make_tensor(ctx, VKI_INT64, 1, (int64_t[]){1}, (int64_t[]){7});
+    vki_tensor *one = make_tensor(ctx, VKI_FLOAT32, 1, (int64_t[]){1}, (float[]){9});
+    OK(vki_batch_begin(ctx));
+    OK(vki_index_copy_(self, 0, none, empty));
+    OK(vki_index_copy_(self, 0, seven, one));
+    assert_int_equal(vki_batch_end(ctx), VKI_ERROR_INDEX);
+    assert_string_equal(vki_last_error(), "vki_batch_end: call 1 of the batch: index_copy_(): "
+                                          "index 7 is out of bounds for dimension 0 with size 2");
+    vki_tensor *list[] = {self, none, empty, seven, one};
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        vki_tensor_destroy(list[i]);
+}
+
 static void misuse(void **state)
 {
     (void)state;
@@ -168,6 +190,7 @@ int main(void)
         cmocka_unit_test_teardown(bad_index_named_by_position, test_close_batch),
         cmocka_unit_test_teardown(long_batches, test_close_batch),
         cmocka_unit_test_teardown(argument_errors_come_back_at_once, test_close_batch),
+        cmocka_unit_test_teardown(no_op_calls_take_positions, test_close_batch),
         cmocka_unit_test_teardown(misuse, test_close_batch),
         cmocka_unit_test_teardown(download_sees_queued_calls, test_close_batch),
         cmocka_unit_test_teardown(destroy_with_open_batch, test_close_batch),

@@ -488,6 +488,9 @@ static void one_context_two_threads(void **state)
 int main(int argc, char **argv)
 {
     (void)test_seed(argc, argv, "test_robustness");
+    /* Tests that make contexts of their own follow the suite too: a device that must refuse
+     * the forced 64-bit offsets has the whole program skip (see test_context). */
+    (void)test_context();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strided_subword_uploads),
         cmocka_unit_test(zero_stride_upload_refused),

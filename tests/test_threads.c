@@ -110,6 +110,9 @@ static void threads_equal_one_thread(void **state)
 int main(int argc, char **argv)
 {
     (void)test_seed(argc, argv, "test_threads");
+    /* Tests that make contexts of their own follow the suite too: a device that must refuse
+     * the forced 64-bit offsets has the whole program skip (see test_context). */
+    (void)test_context();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_equal_one_thread),
     };
