@@ -90,18 +90,22 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(
     return severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? VK_TRUE : VK_FALSE;
 }
 
-static bool has_layer(const char *name)
+/* Whether the loader offers the layer; OUT_OF_HOST_MEMORY (never "not installed") when the
+ * list cannot be read for want of memory. */
+static vki_status find_layer(const char *name, bool *found)
 {
     uint32_t count = 0;
+    *found = false;
     if (vkEnumerateInstanceLayerProperties(&count, NULL) != VK_SUCCESS || count == 0)
-        return false;
+        return VKI_OK;
     VkLayerProperties *layers = vki_calloc(count, sizeof *layers);
-    bool found = false;
-    if (layers && vkEnumerateInstanceLayerProperties(&count, layers) == VK_SUCCESS)
-        for (uint32_t i = 0; i < count && !found; i++)
-            found = !strcmp(layers[i].layerName, name);
+    if (!layers)
+        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
+    if (vkEnumerateInstanceLayerProperties(&count, layers) == VK_SUCCESS)
+        for (uint32_t i = 0; i < count && !*found; i++)
+            *found = !strcmp(layers[i].layerName, name);
     free(layers);
-    return found;
+    return VKI_OK;
 }
 
 /* Creates the instance; NO_DEVICE with the reason when Vulkan is not usable. */
@@ -120,7 +124,11 @@ static vki_status create_instance(vk_ctx *c, bool validation)
                         VK_API_VERSION_MAJOR(api), VK_API_VERSION_MINOR(api));
     const char *layer = "VK_LAYER_KHRONOS_validation";
     const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-    if (validation && !has_layer(layer))
+    bool layer_found = false;
+    vki_status st = validation ? find_layer(layer, &layer_found) : VKI_OK;
+    if (st != VKI_OK)
+        return st;
+    if (validation && !layer_found)
         return vki_fail(VKI_ERROR_NO_DEVICE,
                         "validation was requested but the Khronos validation layer is not "
                         "installed (Debian package vulkan-validationlayers)");
