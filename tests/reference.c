@@ -73,3 +73,25 @@ void ref_index_copy(ref_view *out, const ref_view *self, int dim, const ref_view
         }
     }
 }
+
+bool ref_is_dense(int ndim, const int64_t *shape, const int64_t *strides)
+{
+    if (ndim == 0)
+        return true;
+    if (ndim == 1)
+        return shape[0] < 2 || strides[0] == 1;
+    int64_t need = 1;
+    bool used[VKI_MAX_DIMS] = {false};
+    for (;;) {
+        int best = -1;
+        for (int k = 0; k < ndim; k++)
+            if (!used[k] && shape[k] >= 2 && (best < 0 || strides[k] < strides[best]))
+                best = k;
+        if (best < 0)
+            return true;
+        if (strides[best] != need)
+            return false;
+        need *= shape[best];
+        used[best] = true;
+    }
+}

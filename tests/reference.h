@@ -5,6 +5,7 @@
 #ifndef VKI_TESTS_REFERENCE_H
 #define VKI_TESTS_REFERENCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "vkindex.h"
 
@@ -23,5 +24,9 @@ typedef struct ref_view {
  * for self's rank (0-d as 1-d). */
 void ref_index_copy(ref_view *out, const ref_view *self, int dim, const ref_view *index,
                     int index_size, const ref_view *source, int64_t elem_size);
+
+/* PyTorch's is_non_overlapping_and_dense: some order of the dims of size >= 2 has contiguous
+ * strides. Written again on purpose (the tests' own model, not the library's). */
+bool ref_is_dense(int ndim, const int64_t *shape, const int64_t *strides);
 
 #endif

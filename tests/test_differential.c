@@ -65,25 +65,7 @@ static layout random_layout(test_rng *r, int ndim, const int64_t *shape, int64_t
 
 static bool layout_dense(const layout *l)
 {
-    /* PyTorch's is_non_overlapping_and_dense, written again on purpose: the test's own model. */
-    if (l->ndim == 0)
-        return true;
-    if (l->ndim == 1)
-        return l->shape[0] < 2 || l->strides[0] == 1;
-    int64_t need = 1;
-    bool used[VKI_MAX_DIMS] = {false};
-    for (;;) {
-        int best = -1;
-        for (int k = 0; k < l->ndim; k++)
-            if (!used[k] && l->shape[k] >= 2 && (best < 0 || l->strides[k] < l->strides[best]))
-                best = k;
-        if (best < 0)
-            return true;
-        if (l->strides[best] != need)
-            return false;
-        need *= l->shape[best];
-        used[best] = true;
-    }
+    return ref_is_dense(l->ndim, l->shape, l->strides);
 }
 
 static int64_t layout_numel(const layout *l)

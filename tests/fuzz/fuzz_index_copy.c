@@ -240,24 +240,7 @@ static bool l_zero_stride(const layout *l)
 /* PyTorch's is_non_overlapping_and_dense (for views with elements). */
 static bool l_dense(const layout *l)
 {
-    if (l->ndim == 0)
-        return true;
-    if (l->ndim == 1)
-        return l->shape[0] < 2 || l->strides[0] == 1;
-    bool used[VKI_MAX_DIMS] = {false};
-    int64_t need = 1;
-    for (;;) {
-        int best = -1;
-        for (int k = 0; k < l->ndim; k++)
-            if (!used[k] && l->shape[k] >= 2 && (best < 0 || l->strides[k] < l->strides[best]))
-                best = k;
-        if (best < 0)
-            return true;
-        if (l->strides[best] != need)
-            return false;
-        need *= l->shape[best];
-        used[best] = true;
-    }
+    return ref_is_dense(l->ndim, l->shape, l->strides);
 }
 
 static int cmp_i64(const void *a, const void *b)
