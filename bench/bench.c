@@ -1,15 +1,15 @@
 /*
  * vkindex-bench: the seven workloads (rows_f32 ... dups_f32, see README) on the chosen backend (or each in turn).
- * For each workload: a check of the result (against the CPU backend on Vulkan, against a
- * plain host loop on the CPU), warm-up, then repetitions timed by wall clock and, on Vulkan,
- * GPU timestamps; median and spread; GB/s counting 2 x source bytes + index bytes; and the
- * ratio to a streaming copy of the same bytes measured in the same run on the same device
- * (memcpy on as many threads as the CPU backend uses; the 16-byte-vector copy kernel on Vulkan).
+ * For each workload: a check of the result against the tests' naive reference (the harness
+ * library of tests/harness/, whose generator also makes the inputs), warm-up, then repetitions
+ * timed by wall clock and, on Vulkan, GPU timestamps; median and spread; GB/s counting
+ * 2 x source bytes + index bytes; and the ratio to a streaming copy of the same bytes measured
+ * in the same run on the same device with the library's own copy (vki_internal_copy: on the
+ * CPU, the CPU backend's copy on its thread pool; on Vulkan, the 16-byte-vector copy kernel).
  *
  *   vkindex-bench [--backend auto|cpu|vulkan|all] [--device NAME] [--reps N] [--warmup N]
  *                 [--quick] [--json FILE] [--batch-calls N] [WORKLOAD ...]
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "vkindex.h"
-#include "../src/introspect.h"
+#include "introspect.h"
+#include "reference.h" /* tests/harness/: the tests' naive reference and generator */
+#include "rng.h"
 
 typedef enum index_kind { UNIQUE, RANGE, ONE, REPEATS } index_kind;
 
@@ -104,23 +106,8 @@ static stats summarise(double *v, int n)
     return s;
 }
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint64_t rng(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void fill_random(void *buf, size_t bytes)
-{
-    unsigned char *p = buf;
-    for (size_t i = 0; i < bytes; i += 8) {
-        uint64_t v = rng();
-        memcpy(p + i, &v, bytes - i < 8 ? bytes - i : 8);
-    }
-}
+/* The tests' generator (tests/harness/rng.h), seeded as always: the same inputs every run. */
+static test_rng bench_rng = {0x2545F4914F6CDD1Dull};
 
 static int64_t numel(int ndim, const int64_t *shape)
 {
@@ -138,7 +125,7 @@ static void make_index(const workload *w, int64_t dim_size, int64_t n, int64_t *
         for (int64_t i = 0; i < dim_size; i++)
             perm[i] = i;
         for (int64_t i = 0; i < n; i++) {
-            int64_t j = i + (int64_t)(rng() % (uint64_t)(dim_size - i)), t = perm[i];
+            int64_t j = i + rng_below(&bench_rng, dim_size - i), t = perm[i];
             perm[i] = perm[j];
             perm[j] = t;
             idx[i] = perm[i];
@@ -155,100 +142,40 @@ static void make_index(const workload *w, int64_t dim_size, int64_t n, int64_t *
         break;
     case REPEATS:
         for (int64_t i = 0; i < n; i++)
-            idx[i] = (int64_t)(rng() % (uint64_t)dim_size);
+            idx[i] = rng_below(&bench_rng, dim_size);
         break;
     }
 }
 
-/* The plain host loop for contiguous tensors: outer x index x inner, last occurrence wins. */
-static void host_reference(unsigned char *self, const unsigned char *src, const int64_t *idx,
-                           int ndim, const int64_t *shape, int dim, int64_t n, size_t es)
-{
-    int64_t outer = numel(dim, shape), inner = numel(ndim - dim - 1, shape + dim + 1);
-    size_t slice = (size_t)inner * es;
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t i = 0; i < n; i++)
-            memcpy(self + ((size_t)o * (size_t)shape[dim] + (size_t)idx[i]) * slice,
-                   src + ((size_t)o * (size_t)n + (size_t)i) * slice, slice);
-}
-
 /* ---- the copy bound ---- */
 
-typedef struct memcpy_job {
-    char *dst;
-    const char *src;
-    size_t bytes;
-} memcpy_job;
-
-static void *memcpy_thread(void *p)
-{
-    memcpy_job *j = p;
-    memcpy(j->dst, j->src, j->bytes);
-    return NULL;
-}
-
-static int cpu_threads(void)
-{
-    const char *env = getenv("VKI_THREADS");
-    long t = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-    return t > 0 ? (int)(t > 64 ? 64 : t) : 1;
-}
-
-/* memcpy of `bytes` split across the CPU backend's thread count; returns ms. */
-static double timed_memcpy(char *dst, const char *src, size_t bytes, int threads)
-{
-    pthread_t tid[64];
-    memcpy_job jobs[64];
-    double t0 = now_ms();
-    for (int k = 0; k < threads; k++) {
-        size_t b = bytes * (size_t)k / (size_t)threads, e = bytes * (size_t)(k + 1) / (size_t)threads;
-        jobs[k] = (memcpy_job){dst + b, src + b, e - b};
-        if (k)
-            pthread_create(&tid[k], NULL, memcpy_thread, &jobs[k]);
-    }
-    memcpy_thread(&jobs[0]);
-    for (int k = 1; k < threads; k++)
-        pthread_join(tid[k], NULL);
-    return now_ms() - t0;
-}
-
-/* GB/s (read + write) of a streaming copy of half of `moved` bytes on this context. */
+/* GB/s (read + write) of a streaming copy of half of `moved` bytes on this context, with the
+ * library's own copy (vki_internal_copy): on the CPU backend its copy on the library's thread
+ * pool with the library's policy, on Vulkan the 16-byte-vector copy kernel. */
 static double copy_bound(vki_context *ctx, double moved, const options *o)
 {
-    size_t bytes = ((size_t)(moved / 2) + 15) / 16 * 16;
+    int64_t n = ((int64_t)(moved / 2) + 15) / 16 * 16;
+    vki_tensor *a, *b;
+    TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &a));
+    TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &b));
+    unsigned char *host = malloc((size_t)n);
+    rng_fill(&bench_rng, host, (size_t)n);
+    TRY(vki_tensor_upload(a, host, (size_t)n)); /* both written once: no page faults timed */
+    TRY(vki_tensor_upload(b, host, (size_t)n));
+    free(host);
     double *t = malloc(sizeof(double) * (size_t)o->reps);
-    int vulkan = vki_context_backend(ctx) == VKI_BACKEND_VULKAN;
-    if (vulkan) {
-        int64_t n = (int64_t)bytes;
-        vki_tensor *a, *b;
-        TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &a));
-        TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &b));
-        for (int r = 0; r < o->warmup + o->reps; r++) {
-            double t0 = now_ms();
-            TRY(vki_internal_copy(b, a));
-            double wall = now_ms() - t0, k = vki_internal_last_kernel_ns(ctx);
-            if (r >= o->warmup)
-                t[r - o->warmup] = k >= 0 ? k / 1e6 : wall;
-        }
-        vki_tensor_destroy(a);
-        vki_tensor_destroy(b);
-    } else {
-        char *a = aligned_alloc(64, bytes), *b = aligned_alloc(64, bytes);
-        fill_random(a, bytes);
-        memset(b, 1, bytes);
-        /* Like the CPU backend, small copies stay on the calling thread. */
-        int threads = bytes < (256u << 10) ? 1 : cpu_threads();
-        for (int r = 0; r < o->warmup + o->reps; r++) {
-            double ms = timed_memcpy(b, a, bytes, threads);
-            if (r >= o->warmup)
-                t[r - o->warmup] = ms;
-        }
-        free(a);
-        free(b);
+    for (int r = 0; r < o->warmup + o->reps; r++) {
+        double t0 = now_ms();
+        TRY(vki_internal_copy(b, a));
+        double wall = now_ms() - t0, k = vki_internal_last_kernel_ns(ctx);
+        if (r >= o->warmup)
+            t[r - o->warmup] = k >= 0 ? k / 1e6 : wall;
     }
+    vki_tensor_destroy(a);
+    vki_tensor_destroy(b);
     stats s = summarise(t, o->reps);
     free(t);
-    return 2.0 * (double)bytes / (s.median * 1e6);
+    return 2.0 * (double)n / (s.median * 1e6);
 }
 
 /* GPUs lower their clocks when idle, and preparing a workload leaves them idle: keep the
@@ -273,142 +200,189 @@ static void warm_up_device(vki_context *ctx, const options *o)
 
 /* ---- one workload ---- */
 
-/* A workload that does not fit a device (its memory, its limits) is reported and skipped;
- * any other failure ends the benchmark. */
-#define PREPARE(call)                                                                          \
-    do {                                                                                       \
-        vki_status st_ = (call);                                                               \
-        if (st_ == VKI_ERROR_OUT_OF_DEVICE_MEMORY || st_ == VKI_ERROR_OUT_OF_HOST_MEMORY ||    \
-            st_ == VKI_ERROR_UNSUPPORTED) {                                                    \
-            result *res_ = &results[result_count++];                                           \
-            *res_ = (result){.backend = backend, .workload = w->name, .bytes = moved};         \
-            snprintf(res_->device, sizeof res_->device, "%s", vki_context_device_name(ctx));   \
-            snprintf(res_->cannot_run, sizeof res_->cannot_run, "%s: %s",                      \
-                     vki_status_string(st_), vki_last_error());                                \
-            for (char *q_ = res_->cannot_run; *q_; q_++) /* JSON-safe */                       \
-                if (*q_ == '"' || *q_ == '\\')                                                  \
-                    *q_ = '\'';                                                                \
-            fprintf(stderr, "[%d/%d] %s cannot run on %s: %s\n", position, total, w->name,     \
-                    vki_context_device_name(ctx), res_->cannot_run);                           \
-            goto cannot_run;                                                                   \
-        }                                                                                      \
-        TRY(st_);                                                                              \
-    } while (0)
+/* One workload on one context: its sizes, its host inputs and its tensors. */
+typedef struct run {
+    vki_context *ctx;
+    const char *backend;
+    const workload *w;
+    const options *o;
+    int position, total;
+    const int64_t *shape;
+    int64_t src_shape[4], n;
+    size_t es, self_bytes, src_bytes;
+    double moved;
+    unsigned char *self_host, *src_host;
+    int64_t *idx;
+    vki_tensor *self, *src, *index;
+} run;
+
+/* Sizes and random inputs on the host (self_host, src_host, idx). */
+static void plan_run(run *r)
+{
+    const workload *w = r->w;
+    r->shape = r->o->quick ? w->quick_shape : w->shape;
+    r->n = r->o->quick ? w->quick_n : w->n;
+    r->es = vki_dtype_size(w->dtype);
+    memcpy(r->src_shape, r->shape, sizeof r->src_shape);
+    r->src_shape[w->dim] = r->n;
+    r->self_bytes = (size_t)numel(w->ndim, r->shape) * r->es;
+    r->src_bytes = (size_t)numel(w->ndim, r->src_shape) * r->es;
+    r->moved = 2.0 * (double)r->src_bytes + (double)r->n * 8;
+    fprintf(stderr, "[%d/%d] %s on %s (%s): preparing %.1f MB...\n", r->position, r->total,
+            w->name, r->backend, vki_context_device_name(r->ctx),
+            (double)(r->self_bytes + r->src_bytes) / 1e6);
+    r->self_host = malloc(r->self_bytes);
+    r->src_host = malloc(r->src_bytes);
+    r->idx = malloc((size_t)r->n * sizeof *r->idx);
+    rng_fill(&bench_rng, r->self_host, r->self_bytes);
+    rng_fill(&bench_rng, r->src_host, r->src_bytes);
+    make_index(w, r->shape[w->dim], r->n, r->idx);
+}
+
+static result *new_result(const run *r)
+{
+    result *res = &results[result_count++];
+    *res = (result){.backend = r->backend, .workload = r->w->name, .bytes = r->moved};
+    snprintf(res->device, sizeof res->device, "%s", vki_context_device_name(r->ctx));
+    return res;
+}
+
+/* A workload that does not fit a device (its memory, its limits) is reported and skipped
+ * (returns 0); any other failure ends the benchmark. */
+static int fits(const run *r, vki_status st)
+{
+    if (st != VKI_ERROR_OUT_OF_DEVICE_MEMORY && st != VKI_ERROR_OUT_OF_HOST_MEMORY &&
+        st != VKI_ERROR_UNSUPPORTED) {
+        TRY(st);
+        return 1;
+    }
+    result *res = new_result(r);
+    snprintf(res->cannot_run, sizeof res->cannot_run, "%s: %s", vki_status_string(st),
+             vki_last_error());
+    for (char *q = res->cannot_run; *q; q++) /* JSON-safe */
+        if (*q == '"' || *q == '\\')
+            *q = '\'';
+    fprintf(stderr, "[%d/%d] %s cannot run on %s: %s\n", r->position, r->total, r->w->name,
+            vki_context_device_name(r->ctx), res->cannot_run);
+    return 0;
+}
+
+/* The device's tensors, filled from the host inputs; 0 when the workload does not fit. */
+static int upload_inputs(run *r)
+{
+    const workload *w = r->w;
+    return fits(r, vki_tensor_create(r->ctx, w->dtype, w->ndim, r->shape, &r->self)) &&
+           fits(r, vki_tensor_create(r->ctx, w->dtype, w->ndim, r->src_shape, &r->src)) &&
+           fits(r, vki_tensor_create(r->ctx, VKI_INT64, 1, &r->n, &r->index)) &&
+           fits(r, vki_tensor_upload(r->self, r->self_host, r->self_bytes)) &&
+           fits(r, vki_tensor_upload(r->src, r->src_host, r->src_bytes)) &&
+           fits(r, vki_tensor_upload(r->index, r->idx, (size_t)r->n * 8));
+}
+
+/* A reference view over the whole host copy of a contiguous tensor. */
+static ref_view whole_storage(void *storage, int ndim, const int64_t *shape)
+{
+    ref_view v = {.storage = storage, .ndim = ndim};
+    int64_t stride = 1;
+    for (int k = ndim - 1; k >= 0; k--) {
+        v.shape[k] = shape[k];
+        v.strides[k] = stride;
+        stride *= shape[k];
+    }
+    return v;
+}
+
+/* One call, checked against the tests' naive reference (tests/harness/reference.c) before
+ * timing; 0 when the workload does not fit. self_host becomes the expected result. */
+static int check_result(run *r)
+{
+    if (!fits(r, vki_index_copy_(r->self, r->w->dim, r->index, r->src)))
+        return 0;
+    unsigned char *got = malloc(r->self_bytes);
+    TRY(vki_tensor_download(r->self, got, r->self_bytes));
+    ref_view want = whole_storage(r->self_host, r->w->ndim, r->shape);
+    ref_view src = whole_storage(r->src_host, r->w->ndim, r->src_shape);
+    ref_view index = whole_storage(r->idx, 1, &r->n);
+    ref_index_copy(&want, &want, r->w->dim, &index, 8, &src, (int64_t)r->es);
+    if (memcmp(got, r->self_host, r->self_bytes) != 0) {
+        fprintf(stderr, "vkindex-bench: %s on %s gives a wrong result\n", r->w->name, r->backend);
+        exit(1);
+    }
+    free(got);
+    return 1;
+}
+
+/* Warm-up, then the timed repetitions and the copy bound of the same bytes. */
+static void time_calls(const run *r)
+{
+    const options *o = r->o;
+    double *wall = malloc(sizeof(double) * (size_t)o->reps);
+    double *kern = malloc(sizeof(double) * (size_t)o->reps);
+    warm_up_device(r->ctx, o);
+    for (int i = 0; i < o->warmup + o->reps; i++) {
+        double t0 = now_ms();
+        TRY(vki_index_copy_(r->self, r->w->dim, r->index, r->src));
+        double t = now_ms() - t0, k = vki_internal_last_kernel_ns(r->ctx);
+        if (i >= o->warmup) {
+            wall[i - o->warmup] = t;
+            kern[i - o->warmup] = k >= 0 ? k / 1e6 : -1;
+        }
+    }
+    result *res = new_result(r);
+    res->checked = 1;
+    res->wall_ms = summarise(wall, o->reps);
+    res->kernel_ms = summarise(kern, o->reps);
+    free(wall);
+    free(kern);
+    double t = res->kernel_ms.median > 0 ? res->kernel_ms.median : res->wall_ms.median;
+    res->gbps = r->moved / (t * 1e6);
+    warm_up_device(r->ctx, o);
+    res->copy_gbps = copy_bound(r->ctx, r->moved, o);
+    res->ratio = res->gbps / res->copy_gbps;
+    fprintf(stderr, "[%d/%d] %s on %s: check ok, %.3f ms, %.1f GB/s, %.0f%% of the copy bound\n",
+            r->position, r->total, r->w->name, r->backend, t, res->gbps, 100 * res->ratio);
+}
+
+/* Small calls: many decode steps separately, then in one batch. */
+static void time_batch(const run *r)
+{
+    const int calls = r->o->batch_calls;
+    const int dim = r->w->dim;
+    warm_up_device(r->ctx, r->o);
+    TRY(vki_index_copy_(r->self, dim, r->index, r->src));
+    double t0 = now_ms();
+    for (int c = 0; c < calls; c++)
+        TRY(vki_index_copy_(r->self, dim, r->index, r->src));
+    batch_separate_us = (now_ms() - t0) * 1e3 / calls;
+    TRY(vki_batch_begin(r->ctx));
+    TRY(vki_batch_end(r->ctx));
+    t0 = now_ms();
+    TRY(vki_batch_begin(r->ctx));
+    for (int c = 0; c < calls; c++)
+        TRY(vki_index_copy_(r->self, dim, r->index, r->src));
+    TRY(vki_batch_end(r->ctx));
+    batch_batched_us = (now_ms() - t0) * 1e3 / calls;
+    double k = vki_internal_last_kernel_ns(r->ctx);
+    batch_kernel_us = k >= 0 ? k / 1e3 / calls : -1;
+}
 
 static void run_workload(vki_context *ctx, const char *backend, const workload *w,
                          const options *o, int position, int total)
 {
-    const int64_t *shape = o->quick ? w->quick_shape : w->shape;
-    const int64_t n = o->quick ? w->quick_n : w->n;
-    const size_t es = vki_dtype_size(w->dtype);
-    int64_t src_shape[4];
-    memcpy(src_shape, shape, sizeof src_shape);
-    src_shape[w->dim] = n;
-    const size_t self_bytes = (size_t)numel(w->ndim, shape) * es;
-    const size_t src_bytes = (size_t)numel(w->ndim, src_shape) * es;
-    const double moved = 2.0 * (double)src_bytes + (double)n * 8;
-    fprintf(stderr, "[%d/%d] %s on %s (%s): preparing %.1f MB...\n", position, total, w->name,
-            backend, vki_context_device_name(ctx), (double)(self_bytes + src_bytes) / 1e6);
-
-    unsigned char *self_host = malloc(self_bytes), *src_host = malloc(src_bytes);
-    int64_t *idx = malloc((size_t)n * sizeof *idx);
-    fill_random(self_host, self_bytes);
-    fill_random(src_host, src_bytes);
-    make_index(w, shape[w->dim], n, idx);
-
-    vki_tensor *self = NULL, *src = NULL, *index = NULL;
-    double *wall = NULL, *kern = NULL;
-    PREPARE(vki_tensor_create(ctx, w->dtype, w->ndim, shape, &self));
-    PREPARE(vki_tensor_create(ctx, w->dtype, w->ndim, src_shape, &src));
-    PREPARE(vki_tensor_create(ctx, VKI_INT64, 1, &n, &index));
-    PREPARE(vki_tensor_upload(self, self_host, self_bytes));
-    PREPARE(vki_tensor_upload(src, src_host, src_bytes));
-    PREPARE(vki_tensor_upload(index, idx, (size_t)n * 8));
-
-    /* Check the result once before timing. */
-    PREPARE(vki_index_copy_(self, w->dim, index, src));
-    unsigned char *got = malloc(self_bytes), *want = self_host;
-    TRY(vki_tensor_download(self, got, self_bytes));
-    if (vki_context_backend(ctx) == VKI_BACKEND_VULKAN) {
-        vki_context *cpu;
-        vki_context_options co = {.backend = VKI_BACKEND_CPU};
-        TRY(vki_context_create(&co, &cpu));
-        vki_tensor *cs, *cx, *ci;
-        TRY(vki_tensor_create(cpu, w->dtype, w->ndim, shape, &cs));
-        TRY(vki_tensor_create(cpu, w->dtype, w->ndim, src_shape, &cx));
-        TRY(vki_tensor_create(cpu, VKI_INT64, 1, &n, &ci));
-        TRY(vki_tensor_upload(cs, self_host, self_bytes));
-        TRY(vki_tensor_upload(cx, src_host, src_bytes));
-        TRY(vki_tensor_upload(ci, idx, (size_t)n * 8));
-        TRY(vki_index_copy_(cs, w->dim, ci, cx));
-        TRY(vki_tensor_download(cs, self_host, self_bytes));
-        vki_tensor_destroy(cs);
-        vki_tensor_destroy(cx);
-        vki_tensor_destroy(ci);
-        vki_context_destroy(cpu);
-    } else {
-        host_reference(self_host, src_host, idx, w->ndim, shape, w->dim, n, es);
+    run r = {.ctx = ctx, .backend = backend, .w = w, .o = o, .position = position,
+             .total = total};
+    plan_run(&r);
+    if (upload_inputs(&r) && check_result(&r)) {
+        time_calls(&r);
+        if (w->kind == ONE && o->batch_calls > 0)
+            time_batch(&r);
     }
-    if (memcmp(got, want, self_bytes) != 0) {
-        fprintf(stderr, "vkindex-bench: %s on %s gives a wrong result\n", w->name, backend);
-        exit(1);
-    }
-    free(got);
-
-    wall = malloc(sizeof(double) * (size_t)o->reps);
-    kern = malloc(sizeof(double) * (size_t)o->reps);
-    warm_up_device(ctx, o);
-    for (int r = 0; r < o->warmup + o->reps; r++) {
-        double t0 = now_ms();
-        TRY(vki_index_copy_(self, w->dim, index, src));
-        double t = now_ms() - t0, k = vki_internal_last_kernel_ns(ctx);
-        if (r >= o->warmup) {
-            wall[r - o->warmup] = t;
-            kern[r - o->warmup] = k >= 0 ? k / 1e6 : -1;
-        }
-    }
-    result *res = &results[result_count++];
-    *res = (result){.backend = backend, .workload = w->name, .bytes = moved, .checked = 1};
-    snprintf(res->device, sizeof res->device, "%s", vki_context_device_name(ctx));
-    res->wall_ms = summarise(wall, o->reps);
-    res->kernel_ms = summarise(kern, o->reps);
-    double t = res->kernel_ms.median > 0 ? res->kernel_ms.median : res->wall_ms.median;
-    res->gbps = moved / (t * 1e6);
-    warm_up_device(ctx, o);
-    res->copy_gbps = copy_bound(ctx, moved, o);
-    res->ratio = res->gbps / res->copy_gbps;
-    fprintf(stderr, "[%d/%d] %s on %s: %.3f ms, %.1f GB/s, %.0f%% of the copy bound\n", position,
-            total, w->name, backend, t, res->gbps, 100 * res->ratio);
-
-    /* Small calls: many decode steps separately, then in one batch. */
-    if (w->kind == ONE && o->batch_calls > 0) {
-        const int calls = o->batch_calls;
-        warm_up_device(ctx, o);
-        TRY(vki_index_copy_(self, w->dim, index, src));
-        double t0 = now_ms();
-        for (int c = 0; c < calls; c++)
-            TRY(vki_index_copy_(self, w->dim, index, src));
-        batch_separate_us = (now_ms() - t0) * 1e3 / calls;
-        TRY(vki_batch_begin(ctx));
-        TRY(vki_batch_end(ctx));
-        t0 = now_ms();
-        TRY(vki_batch_begin(ctx));
-        for (int c = 0; c < calls; c++)
-            TRY(vki_index_copy_(self, w->dim, index, src));
-        TRY(vki_batch_end(ctx));
-        batch_batched_us = (now_ms() - t0) * 1e3 / calls;
-        double k = vki_internal_last_kernel_ns(ctx);
-        batch_kernel_us = k >= 0 ? k / 1e3 / calls : -1;
-    }
-cannot_run:
-    free(wall);
-    free(kern);
-    vki_tensor_destroy(self);
-    vki_tensor_destroy(src);
-    vki_tensor_destroy(index);
-    free(self_host);
-    free(src_host);
-    free(idx);
+    vki_tensor_destroy(r.self);
+    vki_tensor_destroy(r.src);
+    vki_tensor_destroy(r.index);
+    free(r.self_host);
+    free(r.src_host);
+    free(r.idx);
 }
 
 static void print_table(void)
@@ -451,7 +425,7 @@ static void write_json(const char *path, const options *o)
             host, o->quick ? "true" : "false", o->reps);
     for (int i = 0; i < result_count; i++) {
         const result *r = &results[i];
-        if (r->cannot_run[0]) { /* PREPARE took quotes and backslashes out of the message */
+        if (r->cannot_run[0]) { /* fits() took quotes and backslashes out of the message */
             fprintf(f, "    {\"backend\": \"%s\", \"device\": \"%s\", \"workload\": \"%s\", "
                        "\"bytes\": %.0f, \"cannot_run\": \"%s\"}%s\n",
                     r->backend, r->device, r->workload, r->bytes, r->cannot_run,
@@ -485,7 +459,7 @@ static void usage(void)
     exit(2);
 }
 
-int main(int argc, char **argv)
+static options parse_options(int argc, char **argv)
 {
     options o = {.backend = "auto", .reps = 15, .warmup = 3, .batch_calls = 1000};
     int any = 0;
@@ -517,28 +491,40 @@ int main(int argc, char **argv)
     for (int w = 0; w < WORKLOAD_COUNT; w++)
         if (!any)
             o.selected[w] = 1;
+    return o;
+}
 
-    vki_backend backends[2];
+/* The backends --backend names (for 'all', Vulkan only when a device opens); returns how many. */
+static int choose_backends(const options *o, vki_backend backends[2])
+{
     int nb = 0;
-    if (!strcmp(o.backend, "all")) {
+    if (!strcmp(o->backend, "all")) {
         backends[nb++] = VKI_BACKEND_CPU;
         vki_context *probe;
-        vki_context_options po = {.backend = VKI_BACKEND_VULKAN, .device = o.device};
+        vki_context_options po = {.backend = VKI_BACKEND_VULKAN, .device = o->device};
         if (vki_context_create(&po, &probe) == VKI_OK) {
             backends[nb++] = VKI_BACKEND_VULKAN;
             vki_context_destroy(probe);
         } else {
             fprintf(stderr, "vkindex-bench: no Vulkan device: %s\n", vki_last_error());
         }
-    } else if (!strcmp(o.backend, "cpu")) {
+    } else if (!strcmp(o->backend, "cpu")) {
         backends[nb++] = VKI_BACKEND_CPU;
-    } else if (!strcmp(o.backend, "vulkan")) {
+    } else if (!strcmp(o->backend, "vulkan")) {
         backends[nb++] = VKI_BACKEND_VULKAN;
-    } else if (!strcmp(o.backend, "auto")) {
+    } else if (!strcmp(o->backend, "auto")) {
         backends[nb++] = VKI_BACKEND_AUTO;
     } else {
         usage();
     }
+    return nb;
+}
+
+int main(int argc, char **argv)
+{
+    options o = parse_options(argc, argv);
+    vki_backend backends[2];
+    int nb = choose_backends(&o, backends);
     int total = 0, position = 0;
     for (int w = 0; w < WORKLOAD_COUNT; w++)
         total += o.selected[w] * nb;

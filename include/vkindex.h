@@ -49,10 +49,12 @@ extern "C" {
 #define VKI_API
 #endif
 
-/* Library version. */
-#define VKI_VERSION_MAJOR 0
-#define VKI_VERSION_MINOR 1
-#define VKI_VERSION_PATCH 0
+/* Library version: VKI_VERSION_MAJOR, _MINOR, _PATCH, _STRING and VKI_VERSION (the header's),
+ * and vki_version() (the library's, as VKI_VERSION encodes it: major * 1000000 + minor * 1000
+ * + patch). The shared library's soname is libvkindex.so.MAJOR: within one major version the
+ * API and ABI only grow, so an application built against an older minor version runs on a
+ * newer one; check vki_version() >= VKI_VERSION at start-up to catch the reverse. */
+#include "vkindex_version.h"
 
 /* The largest number of dimensions a tensor may have. */
 #define VKI_MAX_DIMS 16
@@ -219,6 +221,9 @@ VKI_API vki_status vki_batch_begin(vki_context *ctx);
 VKI_API vki_status vki_batch_end(vki_context *ctx);
 
 /* The name of a status, e.g. "VKI_ERROR_INDEX". Never NULL. */
+/* The version of the library in use (VKI_VERSION of the headers it was built from). */
+VKI_API unsigned vki_version(void);
+
 VKI_API const char *vki_status_string(vki_status s);
 
 /* The message of this thread's last failed call ("" if none has failed). The string stays

@@ -8,15 +8,15 @@
 
 void main()
 {
-    const uint n = p[P_N], dim_size = p[P_DIM_SIZE], slot = p[P_SLOT];
+    const uint n = p[VKI_P_N], dim_size = p[VKI_P_DIM_SIZE], slot = p[VKI_P_SLOT];
     const uint step = gl_NumWorkGroups.x * WG;
     for (uint i = gl_GlobalInvocationID.x; i < n; i += step) {
         uvec2 v = load_index(i);
         if (v.y != 0u || v.x >= dim_size) {
             atomicMax(scratch[slot], ~i);
-        } else if ((FLAGS & FLAG_WINNERS) != 0u) {
-            if (atomicMax(scratch[SCRATCH_WINNERS + v.x], i + 1u) != 0u)
-                scratch[SCRATCH_DUPS + slot] = 1u; // every writer stores the same value
+        } else if ((FLAGS & VKI_FLAG_WINNERS) != 0u) {
+            if (atomicMax(scratch[VKI_SCRATCH_WINNERS + v.x], i + 1u) != 0u)
+                scratch[VKI_SCRATCH_DUPS + slot] = 1u; // every writer stores the same value
         }
     }
 }

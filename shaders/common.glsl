@@ -1,17 +1,25 @@
-// Shared by every vkindex kernel: specialization constants, the parameter block, the scratch
-// buffer (status word and winner map), and element access to the three tensor slots.
+// Shared by every vkindex kernel: the bindings and specialization constants (their ids and
+// the layouts of the parameter block and scratch are in interface.h, shared with the C code),
+// and element access to the three tensor slots.
 //
-// Compile-time variants (glslangValidator -D):
-//   VKI_WINDOWS=N    tensors are bound as arrays of N windows of P_WINDOW bytes each (N is 1
-//                    or 8); 1 is the fast path for tensors that fit in maxStorageBufferRange.
-//                    Windows are picked by a switch with constant array indices, so no
-//                    descriptor-indexing feature is needed.
+// Compile-time variants (glslangValidator -D, from the variant list in shaders/meson.build):
+//   VKI_WINDOWED     tensors are bound as arrays of VKI_MAX_WINDOWS windows of 2^p[VKI_P_WINDOW]
+//                    bytes each; without it, one binding per tensor (the fast path for
+//                    tensors that fit in maxStorageBufferRange). Windows are picked by a
+//                    switch with constant array indices, so no descriptor-indexing feature is
+//                    needed.
 //   VKI_OFF64        byte offsets are 64-bit (needs shaderInt64); else 32-bit.
 //   VKI_NATIVE_SUBWORD  1- and 2-byte elements use 8/16-bit storage; else 32-bit atomics, so
 //                    two invocations never write one 32-bit word non-atomically.
 #extension GL_EXT_control_flow_attributes : enable
+#include "interface.h"
+
 // WINDOW_SWITCH(w, ACCESS) runs ACCESS(k) for the constant k equal to w.
-#if VKI_WINDOWS == 8
+#ifdef VKI_WINDOWED
+#define VKI_WINDOWS VKI_MAX_WINDOWS
+#if VKI_MAX_WINDOWS != 8
+#error WINDOW_SWITCH below has a case per window
+#endif
 #define WINDOW_SWITCH(w, ACCESS)                                                              \
     switch (w) {                                                                              \
     case 0u: ACCESS(0); break;                                                                \
@@ -23,10 +31,9 @@
     case 6u: ACCESS(6); break;                                                                \
     default: ACCESS(7); break;                                                                \
     }
-#elif VKI_WINDOWS == 1
-#define WINDOW_SWITCH(w, ACCESS) ACCESS(0);
 #else
-#error VKI_WINDOWS must be 1 or 8
+#define VKI_WINDOWS 1
+#define WINDOW_SWITCH(w, ACCESS) ACCESS(0);
 #endif
 #ifdef VKI_OFF64
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
@@ -39,66 +46,31 @@
 #extension GL_EXT_shader_16bit_storage : require
 #endif
 
-layout(local_size_x_id = 0) in;
-layout(constant_id = 0) const uint WG = 256;    // invocations per workgroup
-layout(constant_id = 1) const uint ES = 4;      // element size in bytes: 1, 2, 4, 8, 16
-layout(constant_id = 2) const uint LPR = 256;   // invocations per row (power of two <= WG)
-layout(constant_id = 3) const uint MODE = 0;    // MODE_COPY, MODE_SCATTER, MODE_GATHER
-layout(constant_id = 4) const uint FLAGS = 0;   // FLAG_* below
-layout(constant_id = 5) const uint PACK = 1;    // gather: elements per invocation (16 / ES)
+layout(local_size_x_id = VKI_SPEC_WG) in;
+layout(constant_id = VKI_SPEC_WG) const uint WG = 256;
+layout(constant_id = VKI_SPEC_ES) const uint ES = 4;
+layout(constant_id = VKI_SPEC_LPR) const uint LPR = 256;
+layout(constant_id = VKI_SPEC_MODE) const uint MODE = 0;
+layout(constant_id = VKI_SPEC_FLAGS) const uint FLAGS = 0;
+layout(constant_id = VKI_SPEC_PACK) const uint PACK = 1;
 
-const uint MODE_COPY = 0u;    // dst[x] = src[x]
-const uint MODE_SCATTER = 1u; // over source elements: dst[.., index[i], ..] = src[.., i, ..]
-const uint MODE_GATHER = 2u;  // over destination elements, through the winner map
-const uint FLAG_GUARD = 1u;   // write nothing if the check pass found a bad index
-const uint FLAG_WINNERS = 2u; // scatter: only the last occurrence of each index writes
-const uint FLAG_INDEX32 = 4u; // index elements are int32 (else int64)
-const uint FLAG_FUSED = 8u;   // few indices: every invocation checks them all itself, and the
-                              // scatter writes the call's status word (no check pass)
-const uint NO_BAD_INDEX = 0xFFFFFFFFu;
-// Scratch: a status word per call of the submission, a "duplicates seen" word per call, the
-// value of each call's first bad index (two words), then the winner map of the current call;
-// all start at 0, so one fill clears them. A status word holds ~p for the first bad position p
-// (atomicMax of ~p finds the smallest p); 0 means none.
-const uint SCRATCH_SLOTS = 1024u;
-const uint SCRATCH_DUPS = SCRATCH_SLOTS;
-const uint SCRATCH_VALUES = 2u * SCRATCH_SLOTS;
-const uint SCRATCH_WINNERS = 4u * SCRATCH_SLOTS;
+layout(set = 0, binding = VKI_BINDING_PARAMS, std430) readonly buffer Params { uint p[]; };
+layout(set = 0, binding = VKI_BINDING_SCRATCH, std430) buffer Scratch { uint scratch[]; };
+layout(set = 0, binding = VKI_BINDING_SCRATCH, std430) readonly buffer Scratch4 { uvec4 scratch4[]; };
 
-// Parameter block, in 32-bit words; 64-bit values are (low, high) word pairs.
-const uint P_ND = 0u;          // dims of the iteration (1..16)
-const uint P_AXIS = 1u;        // the index axis, or 0xFFFFFFFF for a plain copy
-const uint P_N = 2u;           // index count
-const uint P_DIM_SIZE = 3u;    // dst.size(dim)
-const uint P_WINDOW = 4u;      // log2 of the bytes per binding window (windows are powers of two)
-const uint P_ROWS = 6u;        // product of all dims but the innermost
-const uint P_DST_BASE = 8u;    // byte offsets of the first element
-const uint P_SRC_BASE = 10u;
-const uint P_IDX_BASE = 12u;
-const uint P_IDX_STRIDE = 14u; // bytes between index elements
-const uint P_CHUNKS = 16u;     // each row is split into this many chunks
-const uint P_SHAPE = 18u;      // 16 sizes
-const uint P_DST_STRIDE = 50u; // 16 byte strides
-const uint P_SRC_STRIDE = 82u; // 16 byte strides
-const uint P_SLOT = 114u;      // the call's status slot in scratch
-
-layout(set = 0, binding = 0, std430) readonly buffer Params { uint p[]; };
-layout(set = 0, binding = 1, std430) buffer Scratch { uint scratch[]; };
-layout(set = 0, binding = 1, std430) readonly buffer Scratch4 { uvec4 scratch4[]; };
-
-// The first position in [0, n) whose index is outside [0, dim_size), or NO_BAD_INDEX.
+// The first position in [0, n) whose index is outside [0, dim_size), or VKI_NO_BAD_INDEX.
 uint first_bad_index();
 
-layout(set = 0, binding = 2, std430) buffer Dst32 { uint w[]; } dst32[VKI_WINDOWS];
-layout(set = 0, binding = 2, std430) writeonly buffer Dst64 { uvec2 w[]; } dst64[VKI_WINDOWS];
-layout(set = 0, binding = 2, std430) buffer Dst128 { uvec4 w[]; } dst128[VKI_WINDOWS];
-layout(set = 0, binding = 3, std430) readonly buffer Src32 { uint w[]; } src32[VKI_WINDOWS];
-layout(set = 0, binding = 3, std430) readonly buffer Src64 { uvec2 w[]; } src64[VKI_WINDOWS];
-layout(set = 0, binding = 3, std430) readonly buffer Src128 { uvec4 w[]; } src128[VKI_WINDOWS];
-layout(set = 0, binding = 4, std430) readonly buffer Idx32 { uint w[]; } idx32[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_DST, std430) buffer Dst32 { uint w[]; } dst32[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_DST, std430) writeonly buffer Dst64 { uvec2 w[]; } dst64[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_DST, std430) buffer Dst128 { uvec4 w[]; } dst128[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_SRC, std430) readonly buffer Src32 { uint w[]; } src32[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_SRC, std430) readonly buffer Src64 { uvec2 w[]; } src64[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_SRC, std430) readonly buffer Src128 { uvec4 w[]; } src128[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_INDEX, std430) readonly buffer Idx32 { uint w[]; } idx32[VKI_WINDOWS];
 #ifdef VKI_NATIVE_SUBWORD
-layout(set = 0, binding = 2, std430) writeonly buffer Dst8 { uint8_t w[]; } dst8[VKI_WINDOWS];
-layout(set = 0, binding = 2, std430) writeonly buffer Dst16 { uint16_t w[]; } dst16[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_DST, std430) writeonly buffer Dst8 { uint8_t w[]; } dst8[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_DST, std430) writeonly buffer Dst16 { uint16_t w[]; } dst16[VKI_WINDOWS];
 #endif
 
 off_t param(uint at)
@@ -114,7 +86,7 @@ off_t param(uint at)
 uint window_of(off_t b)
 {
 #if VKI_WINDOWS > 1
-    return uint(b >> p[P_WINDOW]);
+    return uint(b >> p[VKI_P_WINDOW]);
 #else
     return 0u;
 #endif
@@ -123,7 +95,7 @@ uint window_of(off_t b)
 off_t in_window(off_t b, uint w)
 {
 #if VKI_WINDOWS > 1
-    return b - (off_t(w) << p[P_WINDOW]);
+    return b - (off_t(w) << p[VKI_P_WINDOW]);
 #else
     return b;
 #endif
@@ -205,13 +177,13 @@ void store_dst16(off_t b, uvec4 v)
 // Index element i as (low word, high word); int32 values are sign-extended.
 uvec2 load_index(uint i)
 {
-    off_t b = param(P_IDX_BASE) + off_t(i) * param(P_IDX_STRIDE);
+    off_t b = param(VKI_P_IDX_BASE) + off_t(i) * param(VKI_P_IDX_STRIDE);
     uint w = window_of(b);
     uint at = uint(in_window(b, w) >> 2);
     uvec2 v = uvec2(0u);
-#define LOADINDEX(k) v = uvec2(idx32[k].w[at], (FLAGS & FLAG_INDEX32) != 0u ? 0u : idx32[k].w[at + 1u])
+#define LOADINDEX(k) v = uvec2(idx32[k].w[at], (FLAGS & VKI_FLAG_INDEX32) != 0u ? 0u : idx32[k].w[at + 1u])
     WINDOW_SWITCH(w, LOADINDEX)
-    if ((FLAGS & FLAG_INDEX32) != 0u)
+    if ((FLAGS & VKI_FLAG_INDEX32) != 0u)
         v.y = int(v.x) < 0 ? 0xFFFFFFFFu : 0u;
     return v;
 }
@@ -221,17 +193,17 @@ uvec2 load_index(uint i)
 void record_bad_value(uint position)
 {
     uvec2 v = load_index(position);
-    scratch[SCRATCH_VALUES + 2u * p[P_SLOT]] = v.x;
-    scratch[SCRATCH_VALUES + 2u * p[P_SLOT] + 1u] = v.y;
+    scratch[VKI_SCRATCH_VALUES + 2u * p[VKI_P_SLOT]] = v.x;
+    scratch[VKI_SCRATCH_VALUES + 2u * p[VKI_P_SLOT] + 1u] = v.y;
 }
 
 uint first_bad_index()
 {
-    const uint n = p[P_N], dim_size = p[P_DIM_SIZE];
+    const uint n = p[VKI_P_N], dim_size = p[VKI_P_DIM_SIZE];
     for (uint i = 0u; i < n; i++) {
         uvec2 v = load_index(i);
         if (v.y != 0u || v.x >= dim_size)
             return i;
     }
-    return NO_BAD_INDEX;
+    return VKI_NO_BAD_INDEX;
 }

@@ -15,20 +15,20 @@
 // Maps coordinate c on the index axis to (dst coordinate, src coordinate); false: skip it.
 bool map_axis(off_t c, out off_t dc, out off_t sc)
 {
-    if (MODE == MODE_SCATTER) {
+    if (MODE == VKI_MODE_SCATTER) {
         uint v = load_index(uint(c)).x;
-        if ((FLAGS & FLAG_WINNERS) != 0u && scratch[SCRATCH_DUPS + p[P_SLOT]] != 0u &&
-            scratch[SCRATCH_WINNERS + v] != uint(c) + 1u)
+        if ((FLAGS & VKI_FLAG_WINNERS) != 0u && scratch[VKI_SCRATCH_DUPS + p[VKI_P_SLOT]] != 0u &&
+            scratch[VKI_SCRATCH_WINNERS + v] != uint(c) + 1u)
             return false;
-        if ((FLAGS & FLAG_FUSED) != 0u) /* few indices: a later occurrence overrides this one */
-            for (uint k = uint(c) + 1u; k < p[P_N]; k++)
+        if ((FLAGS & VKI_FLAG_FUSED) != 0u) /* few indices: a later occurrence overrides this one */
+            for (uint k = uint(c) + 1u; k < p[VKI_P_N]; k++)
                 if (load_index(k).x == v)
                     return false;
         dc = off_t(v);
         sc = c;
         return true;
     }
-    uint winner = scratch[SCRATCH_WINNERS + uint(c)];
+    uint winner = scratch[VKI_SCRATCH_WINNERS + uint(c)];
     dc = c;
     sc = off_t(winner) - 1u;
     return winner != 0u;
@@ -57,9 +57,9 @@ void packed_gather(off_t d, off_t s, off_t j, off_t src_last)
     // of a pack are whole uvec4s when PACK >= 4.
     uvec4 winners[4];
     [[unroll]] for (uint q = 0u; q < (PACK + 3u) / 4u; q++)
-        winners[q] = PACK >= 4u ? scratch4[SCRATCH_WINNERS / 4u + uint(first) / 4u + q]
-                                : uvec4(scratch[SCRATCH_WINNERS + uint(first)],
-                                        scratch[SCRATCH_WINNERS + uint(first) + 1u], 0u, 0u);
+        winners[q] = PACK >= 4u ? scratch4[VKI_SCRATCH_WINNERS / 4u + uint(first) / 4u + q]
+                                : uvec4(scratch[VKI_SCRATCH_WINNERS + uint(first)],
+                                        scratch[VKI_SCRATCH_WINNERS + uint(first) + 1u], 0u, 0u);
     [[unroll]] for (uint e = 0u; e < PACK; e++) {
         uint winner = winners[e / 4u][e % 4u];
         if (winner != 0u) {
@@ -75,47 +75,47 @@ void packed_gather(off_t d, off_t s, off_t j, off_t src_last)
 
 void main()
 {
-    if ((FLAGS & FLAG_GUARD) != 0u && scratch[p[P_SLOT]] != 0u) {
+    if ((FLAGS & VKI_FLAG_GUARD) != 0u && scratch[p[VKI_P_SLOT]] != 0u) {
         if (gl_GlobalInvocationID.x == 0u)
-            record_bad_value(~scratch[p[P_SLOT]]);
+            record_bad_value(~scratch[p[VKI_P_SLOT]]);
         return; // an index is out of range: write nothing
     }
-    if ((FLAGS & FLAG_FUSED) != 0u) {
+    if ((FLAGS & VKI_FLAG_FUSED) != 0u) {
         uint bad = first_bad_index(); // the same answer in every invocation
-        if (MODE != MODE_COPY && gl_GlobalInvocationID.x == 0u) {
-            scratch[p[P_SLOT]] = bad == NO_BAD_INDEX ? 0u : ~bad;
-            if (bad != NO_BAD_INDEX)
+        if (MODE != VKI_MODE_COPY && gl_GlobalInvocationID.x == 0u) {
+            scratch[p[VKI_P_SLOT]] = bad == VKI_NO_BAD_INDEX ? 0u : ~bad;
+            if (bad != VKI_NO_BAD_INDEX)
                 record_bad_value(bad);
         }
-        if (bad != NO_BAD_INDEX)
+        if (bad != VKI_NO_BAD_INDEX)
             return;
     }
-    const int nd = int(p[P_ND]);
-    const int axis = MODE == MODE_COPY ? -1 : int(p[P_AXIS]);
+    const int nd = int(p[VKI_P_ND]);
+    const int axis = MODE == VKI_MODE_COPY ? -1 : int(p[VKI_P_AXIS]);
     const int last = nd - 1;
-    const off_t len = param(P_SHAPE + 2u * uint(last));
-    const off_t chunks = param(P_CHUNKS);
+    const off_t len = param(VKI_P_SHAPE + 2u * uint(last));
+    const off_t chunks = param(VKI_P_CHUNKS);
     const off_t chunk_len = (len + chunks - 1u) / chunks;
-    const off_t work = param(P_ROWS) * chunks;
+    const off_t work = param(VKI_P_ROWS) * chunks;
     const uint rows_per_group = WG / LPR;
     const uint sub = gl_LocalInvocationID.x / LPR, lane = gl_LocalInvocationID.x % LPR;
     const off_t step = off_t(gl_NumWorkGroups.x) * rows_per_group;
-    const off_t dst_last = param(P_DST_STRIDE + 2u * uint(last));
-    const off_t src_last = param(P_SRC_STRIDE + 2u * uint(last));
+    const off_t dst_last = param(VKI_P_DST_STRIDE + 2u * uint(last));
+    const off_t src_last = param(VKI_P_SRC_STRIDE + 2u * uint(last));
 
     for (off_t item = off_t(gl_WorkGroupID.x) * rows_per_group + sub; item < work; item += step) {
         off_t row = item / chunks, chunk = item % chunks;
-        off_t d = param(P_DST_BASE), s = param(P_SRC_BASE);
+        off_t d = param(VKI_P_DST_BASE), s = param(VKI_P_SRC_BASE);
         bool skip = false;
         for (int k = last - 1; k >= 0; k--) {
-            off_t size = param(P_SHAPE + 2u * uint(k));
+            off_t size = param(VKI_P_SHAPE + 2u * uint(k));
             off_t c = row % size;
             row /= size;
             off_t dc = c, sc = c;
             if (k == axis)
                 skip = skip || !map_axis(c, dc, sc);
-            d += dc * param(P_DST_STRIDE + 2u * uint(k));
-            s += sc * param(P_SRC_STRIDE + 2u * uint(k));
+            d += dc * param(VKI_P_DST_STRIDE + 2u * uint(k));
+            s += sc * param(VKI_P_SRC_STRIDE + 2u * uint(k));
         }
         if (skip)
             continue;

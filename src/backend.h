@@ -10,7 +10,14 @@
 #include <stdint.h>
 #include "vkindex.h"
 
-struct vki_storage;
+/* A tensor storage as the front door keeps it (src/storage.c). Backends read only impl, the
+ * allocation their storage_create made. */
+typedef struct vki_storage {
+    int64_t refs;                  /* one per tensor handle viewing it, one per queued use   */
+    struct vki_context *ctx;
+    uint64_t bytes;
+    void *impl;
+} vki_storage;
 
 /* A strided view: elements of elem_size bytes at storage + (offset + sum(i_k * strides[k]))
  * * elem_size. Strides are >= 0 and in elements. ndim may be 0 (one element). */
@@ -31,8 +38,7 @@ typedef struct vki_view {
  * (same shape as dst) - but only once the index is known to be valid.
  * check_index: whether index values must be bounds-checked (PyTorch checks them only when the
  * slices are not empty). With check_index, a value outside [0, dst.shape[dim]) makes the
- * backend return VKI_ERROR_INDEX with *bad_position set to the first such position and
- * *bad_value to its value, having written nothing.
+ * backend write nothing and report the first such position and its value (vki_bad_index).
  * No source, index or base that shares dst's storage overlaps it: the front door has already
  * cloned those. */
 typedef struct vki_copy_op {
@@ -45,6 +51,15 @@ typedef struct vki_copy_op {
     int64_t batch_call; /* position in the open batch, or -1 outside a batch */
 } vki_copy_op;
 
+/* The first bad index value of a call: its position in the batch (-1: none; 0 outside a
+ * batch), its position in the index, and the value. Both backends report it, at once or when
+ * their queue runs, and the front door words it once (src/batch.c). */
+typedef struct vki_bad_index {
+    int64_t call;
+    int64_t position;
+    int64_t value;
+} vki_bad_index;
+
 typedef struct vki_backend_ops {
     const char *name;
     void (*context_destroy)(void *impl);
@@ -56,20 +71,19 @@ typedef struct vki_backend_ops {
     vki_status (*download)(void *ctx_impl, const vki_view *src, void *host);
     /* dst = src elementwise (same shape, no overlap). */
     vki_status (*copy)(void *ctx_impl, const vki_view *dst, const vki_view *src);
-    vki_status (*index_copy)(void *ctx_impl, const vki_copy_op *op, int64_t *bad_position,
-                             int64_t *bad_value);
+    /* VKI_ERROR_INDEX with *bad filled for a bad index value found now; a backend that
+     * defers work may instead queue a call of a batch (op->batch_call >= 0) and return
+     * VKI_OK, reporting its bad index from sync. */
+    vki_status (*index_copy)(void *ctx_impl, const vki_copy_op *op, vki_bad_index *bad);
     /* GPU time of the last submission (or whole batch) in ns; NULL without timestamps. */
     double (*last_kernel_ns)(void *ctx_impl);
-    /* Batches, for backends that defer work (NULL: calls run at once). In a batch,
-     * index_copy may queue the call and return VKI_OK; batch_end runs the queue and, for the
-     * first queued call whose index was bad, sets *bad_call (its op.batch_call), *bad_position
-     * and *bad_value and returns VKI_ERROR_INDEX. */
-    vki_status (*batch_begin)(void *ctx_impl);
-    vki_status (*batch_end)(void *ctx_impl, int64_t *bad_call, int64_t *bad_position,
-                            int64_t *bad_value);
-    /* How many calls of the open batch (positions 0 .. N-1) the device has finished, so that
-     * the front door can release what they used. */
-    int64_t (*batch_done)(void *ctx_impl);
+    /* Backends that defer work (NULL: every call runs at once). sync runs everything queued
+     * and sets *bad to the first queued call with a bad index (bad->call -1: none); it also
+     * reports a context that can no longer run anything. done: how many positions of the
+     * open batch (0 .. N-1) the device has finished, so that the front door can release the
+     * storages they used. Both restart from position 0 after sync. */
+    vki_status (*sync)(void *ctx_impl, vki_bad_index *bad);
+    int64_t (*done)(void *ctx_impl);
 } vki_backend_ops;
 
 /* The CPU backend: creates its state for `threads` workers (>= 1). */

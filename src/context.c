@@ -1,71 +1,16 @@
 /*
- * Contexts: options and environment, backend choice, the context's lifetime, and the
- * thread-local message of the last failure together with the status and dtype names.
+ * Contexts: options and environment, the choice of backend (Vulkan, or the CPU when AUTO
+ * finds no device), and vki_context_destroy. The context's memory is freed by its last
+ * reference (src/storage.c).
  */
 #include "internal.h"
 
-#include <ctype.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-static _Thread_local char last_error[2048];
-
-vki_status vki_fail(vki_status status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-const char *vki_last_error(void)
-{
-    return last_error;
-}
-
-const char *vki_status_string(vki_status s)
-{
-    switch (s) {
-    case VKI_OK: return "VKI_OK";
-    case VKI_ERROR_INVALID_ARGUMENT: return "VKI_ERROR_INVALID_ARGUMENT";
-    case VKI_ERROR_INDEX: return "VKI_ERROR_INDEX";
-    case VKI_ERROR_OUT_OF_HOST_MEMORY: return "VKI_ERROR_OUT_OF_HOST_MEMORY";
-    case VKI_ERROR_OUT_OF_DEVICE_MEMORY: return "VKI_ERROR_OUT_OF_DEVICE_MEMORY";
-    case VKI_ERROR_NO_DEVICE: return "VKI_ERROR_NO_DEVICE";
-    case VKI_ERROR_UNSUPPORTED: return "VKI_ERROR_UNSUPPORTED";
-    case VKI_ERROR_DEVICE_LOST: return "VKI_ERROR_DEVICE_LOST";
-    case VKI_ERROR_VULKAN: return "VKI_ERROR_VULKAN";
-    }
-    return "VKI_ERROR_UNKNOWN";
-}
-
-static const struct { const char *name; size_t size; } dtype_info[VKI_DTYPE_COUNT] = {
-    [VKI_BOOL] = {"Bool", 1},         [VKI_UINT8] = {"Byte", 1},
-    [VKI_INT8] = {"Char", 1},         [VKI_INT16] = {"Short", 2},
-    [VKI_UINT16] = {"UInt16", 2},     [VKI_INT32] = {"Int", 4},
-    [VKI_UINT32] = {"UInt32", 4},     [VKI_INT64] = {"Long", 8},
-    [VKI_UINT64] = {"UInt64", 8},     [VKI_FLOAT16] = {"Half", 2},
-    [VKI_BFLOAT16] = {"BFloat16", 2}, [VKI_FLOAT32] = {"Float", 4},
-    [VKI_FLOAT64] = {"Double", 8},    [VKI_COMPLEX32] = {"ComplexHalf", 4},
-    [VKI_COMPLEX64] = {"ComplexFloat", 8}, [VKI_COMPLEX128] = {"ComplexDouble", 16},
-    [VKI_FLOAT8_E4M3FN] = {"Float8_e4m3fn", 1}, [VKI_FLOAT8_E5M2] = {"Float8_e5m2", 1},
-};
-
-size_t vki_dtype_size(vki_dtype dtype)
-{
-    return (unsigned)dtype < VKI_DTYPE_COUNT ? dtype_info[dtype].size : 0;
-}
-
-const char *vki_dtype_name(vki_dtype dtype)
-{
-    return (unsigned)dtype < VKI_DTYPE_COUNT ? dtype_info[dtype].name : "Unknown";
-}
 
 /* Resolved options: explicit fields first, then the environment, then the defaults. */
 typedef struct resolved_options {
@@ -156,7 +101,7 @@ vki_status vki_context_create(const vki_context_options *opts, vki_context **out
     if (!ctx)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
     ctx->refs = 1;
-    ctx->batch.error_call = -1;
+    ctx->batch.bad.call = -1;
     ctx->serial = atomic_fetch_add(&next_serial, 1);
 
     /* A named device asks for Vulkan unless the CPU backend was asked for explicitly. */
@@ -191,22 +136,11 @@ vki_status vki_context_create(const vki_context_options *opts, vki_context **out
     return VKI_OK;
 }
 
-void vki_context_release(vki_context *ctx)
-{
-    if (--ctx->refs > 0)
-        return;
-    ctx->ops->context_destroy(ctx->impl);
-    free(ctx->batch.kept);
-    free(ctx->batch.calls_info);
-    free(ctx);
-}
-
 void vki_context_destroy(vki_context *ctx)
 {
     if (!ctx)
         return;
-    if (ctx->batch.open) /* run what was queued, and drop the references it held */
-        vki_batch_end(ctx);
+    vki_batch_close(ctx);
     vki_context_release(ctx);
 }
 
@@ -218,4 +152,9 @@ vki_backend vki_context_backend(const vki_context *ctx)
 const char *vki_context_device_name(const vki_context *ctx)
 {
     return ctx ? ctx->device_name : "";
+}
+
+unsigned vki_version(void)
+{
+    return VKI_VERSION;
 }

@@ -44,4 +44,20 @@ static inline void *vki_realloc(void *p, size_t bytes)
     return vki_fault_alloc() ? NULL : realloc(p, bytes);
 }
 
+/* Room for `need` elements of `size` bytes in array, whose capacity is *cap (doubled, from
+ * `first`): the array to use from now on, or NULL when out of memory (array and *cap are then
+ * unchanged). */
+static inline void *vki_grow(void *array, size_t *cap, size_t need, size_t size, size_t first)
+{
+    if (need <= *cap)
+        return array;
+    size_t grown = *cap ? *cap : first;
+    while (grown < need)
+        grown *= 2;
+    void *p = vki_realloc(array, grown * size);
+    if (p)
+        *cap = grown;
+    return p;
+}
+
 #endif

@@ -6,17 +6,12 @@
  * values, and worded here.
  */
 #include "internal.h"
-#include "layout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, status, ...)                                                               \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            return vki_fail(status, __VA_ARGS__);                                              \
-    } while (0)
+#define CHECK VKI_CHECK
 
 static const char overlap_msg[] =
     "unsupported operation: some elements of the input tensor and the written-to tensor refer "
@@ -91,152 +86,19 @@ static vki_view view_1d(const vki_tensor *t)
 }
 
 /* A temporary contiguous copy of a view, for inputs that share memory with dst: a storage of
- * its own (one reference, released by the caller or at the end of the batch). */
+ * its own (one reference, released by the caller; a queued call keeps its own). */
 static vki_status clone_view(vki_context *ctx, vki_view *v, vki_storage **out)
 {
-    int64_t numel = vki_numel(v->ndim, v->shape);
-    vki_storage *s = vki_calloc(1, sizeof *s);
-    if (!s)
-        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
-    vki_status st = ctx->ops->storage_create(ctx->impl, (uint64_t)(numel * v->elem_size), &s->impl);
-    if (st != VKI_OK) {
-        free(s);
+    const int64_t numel = vki_numel(v->ndim, v->shape);
+    vki_status st = vki_storage_create(ctx, (uint64_t)(numel * v->elem_size), "index_copy_", out);
+    if (st != VKI_OK)
         return st;
-    }
-    s->refs = 1;
-    s->ctx = ctx;
-    s->bytes = (uint64_t)(numel * v->elem_size);
-    ctx->refs++;
-    *out = s;
-    vki_view tmp = *v;
-    tmp.storage = s;
-    tmp.offset = 0;
-    int64_t stride = 1;
-    for (int k = v->ndim - 1; k >= 0; k--) {
-        tmp.strides[k] = stride;
-        stride *= v->shape[k];
-    }
+    vki_view tmp = vki_view_packed(v);
+    tmp.storage = *out;
     st = ctx->ops->copy(ctx->impl, &tmp, v);
     if (st == VKI_OK)
         *v = tmp;
     return st;
-}
-
-/* ---- batches ---- */
-
-static bool batch_keep(vki_batch *b, vki_storage *s, int64_t call)
-{
-    if (b->kept_count == b->kept_cap) {
-        if (b->kept_begin > 0) { /* reuse the room of released entries */
-            memmove(b->kept, b->kept + b->kept_begin, (b->kept_count - b->kept_begin) * sizeof *b->kept);
-            b->kept_count -= b->kept_begin;
-            b->kept_begin = 0;
-        }
-    }
-    if (b->kept_count == b->kept_cap) {
-        size_t cap = b->kept_cap ? 2 * b->kept_cap : 64;
-        struct vki_kept *grown = vki_realloc(b->kept, cap * sizeof *grown);
-        if (!grown)
-            return false;
-        b->kept = grown;
-        b->kept_cap = cap;
-    }
-    s->refs++;
-    b->kept[b->kept_count++] = (struct vki_kept){s, call};
-    return true;
-}
-
-/* Releases the storages of the calls before `done` (the backend has finished them). */
-static void batch_release_done(vki_batch *b, int64_t done)
-{
-    while (b->kept_begin < b->kept_count && b->kept[b->kept_begin].call < done)
-        vki_storage_release(b->kept[b->kept_begin++].storage);
-    if (b->kept_begin == b->kept_count)
-        b->kept_begin = b->kept_count = 0;
-}
-
-static bool batch_note_call(vki_batch *b, int dim, int64_t dim_size)
-{
-    if ((size_t)b->calls >= b->info_cap) {
-        size_t cap = b->info_cap ? 2 * b->info_cap : 256;
-        void *grown = vki_realloc(b->calls_info, cap * sizeof *b->calls_info);
-        if (!grown)
-            return false;
-        b->calls_info = grown;
-        b->info_cap = cap;
-    }
-    b->calls_info[b->calls].dim = dim;
-    b->calls_info[b->calls].dim_size = dim_size;
-    return true;
-}
-
-static void batch_release(vki_batch *b)
-{
-    batch_release_done(b, INT64_MAX);
-    b->calls = 0;
-    b->error_call = -1;
-    b->open = false;
-}
-
-static vki_status batch_begin(vki_context *ctx)
-{
-    if (ctx->batch.open)
-        return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
-                        "vki_batch_begin: a batch is already open on this context");
-    if (ctx->ops->batch_begin) {
-        vki_status st = ctx->ops->batch_begin(ctx->impl);
-        if (st != VKI_OK)
-            return st;
-    }
-    ctx->batch.open = true;
-    ctx->batch.calls = 0;
-    ctx->batch.error_call = -1;
-    return VKI_OK;
-}
-
-vki_status vki_batch_begin(vki_context *ctx)
-{
-    if (!ctx)
-        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_begin: ctx is NULL");
-    vki_status st = vki_context_enter(ctx, "vki_batch_begin");
-    return st == VKI_OK ? vki_context_leave(ctx, batch_begin(ctx)) : st;
-}
-
-static void index_error(char *buf, size_t cap, int dim, int64_t dim_size, int64_t value)
-{
-    snprintf(buf, cap, "index_copy_(): index %lld is out of bounds for dimension %d with size %lld",
-             (long long)value, dim, (long long)dim_size);
-}
-
-static vki_status batch_end(vki_context *ctx)
-{
-    vki_batch *b = &ctx->batch;
-    if (!b->open)
-        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_end: no batch is open on this context");
-    int64_t bad_call = -1, bad_position = -1, bad_value = 0;
-    vki_status st = ctx->ops->batch_end ? ctx->ops->batch_end(ctx->impl, &bad_call, &bad_position,
-                                                              &bad_value)
-                                        : VKI_OK;
-    if (st == VKI_ERROR_INDEX && (b->error_call < 0 || bad_call < b->error_call)) {
-        char msg[512];
-        index_error(msg, sizeof msg, b->calls_info[bad_call].dim, b->calls_info[bad_call].dim_size,
-                    bad_value);
-        st = vki_fail(VKI_ERROR_INDEX, "vki_batch_end: call %lld of the batch: %s",
-                      (long long)bad_call, msg);
-    } else if ((st == VKI_OK || st == VKI_ERROR_INDEX) && b->error_call >= 0) {
-        st = vki_fail(VKI_ERROR_INDEX, "vki_batch_end: call %lld of the batch: %s",
-                      (long long)b->error_call, b->error);
-    }
-    batch_release(b);
-    return st;
-}
-
-vki_status vki_batch_end(vki_context *ctx)
-{
-    if (!ctx)
-        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "vki_batch_end: ctx is NULL");
-    vki_status st = vki_context_enter(ctx, "vki_batch_end");
-    return st == VKI_OK ? vki_context_leave(ctx, batch_end(ctx)) : st;
 }
 
 static const char *context_label(const vki_tensor *t, char *buf, size_t cap)
@@ -246,66 +108,44 @@ static const char *context_label(const vki_tensor *t, char *buf, size_t cap)
     return buf;
 }
 
-/* out: the written tensor; self: the tensor whose values out starts from (== out in place). */
-static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, int64_t dim,
-                                     const vki_tensor *index, const vki_tensor *source);
-
-static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_tensor *self,
-                                  int64_t dim, const vki_tensor *index,
-                                  const vki_tensor *source)
+/* out must look like self (PyTorch would resize it; we cannot resize a user's view). */
+static vki_status check_out(const vki_tensor *out, const vki_tensor *self)
 {
-    CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", api, out == self ? "self" : "out");
-    CHECK(self, VKI_ERROR_INVALID_ARGUMENT, "%s: self is NULL", api);
-    CHECK(index, VKI_ERROR_INVALID_ARGUMENT, "%s: index is NULL", api);
-    CHECK(source, VKI_ERROR_INVALID_ARGUMENT, "%s: source is NULL", api);
-    vki_context *ctx = out->storage->ctx;
-    vki_status st = vki_context_enter(ctx, api);
-    return st == VKI_OK ? vki_context_leave(ctx, index_copy_checked(out, self, dim, index, source))
-                        : st;
+    CHECK(out->dtype == self->dtype, VKI_ERROR_INVALID_ARGUMENT,
+          "Expected out tensor to have dtype %s, but got %s instead",
+          vki_dtype_name(self->dtype), vki_dtype_name(out->dtype));
+    bool same_shape = out->ndim == self->ndim;
+    for (int k = 0; same_shape && k < out->ndim; k++)
+        same_shape = out->shape[k] == self->shape[k];
+    if (!same_shape) {
+        char want[400], got[400];
+        format_shape(want, sizeof want, self->ndim, self->shape);
+        format_shape(got, sizeof got, out->ndim, out->shape);
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                        "Expected out tensor to have shape %s (the shape of self), but got "
+                        "%s instead", want, got);
+    }
+    return VKI_OK;
 }
 
-/* Everything after the NULL checks, with the written tensor's context entered. */
-static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, int64_t dim,
-                                     const vki_tensor *index, const vki_tensor *source)
+/* Rules 2 and 3: overlap of the written tensor with itself and with the inputs. */
+static vki_status check_overlap(const vki_tensor *out, const vki_tensor *self,
+                                const vki_tensor *index, const vki_tensor *source)
 {
-    const bool in_place = out == self;
-
-    /* Rule 1: dim, wrapped as PyTorch's maybe_wrap_dim (a scalar counts as 1-d). */
-    const int64_t wrap = self->ndim > 0 ? self->ndim : 1;
-    CHECK(dim >= -wrap && dim < wrap, VKI_ERROR_INDEX,
-          "Dimension out of range (expected to be in range of [%lld, %lld], but got %lld)",
-          (long long)-wrap, (long long)(wrap - 1), (long long)dim);
-    const int d = (int)(dim < 0 ? dim + wrap : dim);
-
-    /* out must look like self (PyTorch would resize it; we cannot resize a user's view). */
-    if (!in_place) {
-        CHECK(out->dtype == self->dtype, VKI_ERROR_INVALID_ARGUMENT,
-              "Expected out tensor to have dtype %s, but got %s instead",
-              vki_dtype_name(self->dtype), vki_dtype_name(out->dtype));
-        bool same_shape = out->ndim == self->ndim;
-        for (int k = 0; same_shape && k < out->ndim; k++)
-            same_shape = out->shape[k] == self->shape[k];
-        if (!same_shape) {
-            char want[400], got[400];
-            format_shape(want, sizeof want, self->ndim, self->shape);
-            format_shape(got, sizeof got, out->ndim, out->shape);
-            return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
-                            "Expected out tensor to have shape %s (the shape of self), but got "
-                            "%s instead", want, got);
-        }
-    }
-
-    /* Rules 2 and 3: overlap of the written tensor with itself and with the inputs. */
     CHECK(!vki_tensor_has_internal_overlap(out), VKI_ERROR_INVALID_ARGUMENT, "%s",
           vki_overlap_internal_msg);
     /* PyTorch finds the very same tensor overlapping before it looks at density. */
     CHECK(out != index && out != source && !dense_overlap(out, index) && !dense_overlap(out, source),
           VKI_ERROR_INVALID_ARGUMENT, "%s", overlap_msg);
-    const bool out_is_self = in_place || same_view(out, self);
-    CHECK(out_is_self || !dense_overlap(out, self), VKI_ERROR_INVALID_ARGUMENT, "%s",
-          overlap_msg);
+    CHECK(out == self || same_view(out, self) || !dense_overlap(out, self),
+          VKI_ERROR_INVALID_ARGUMENT, "%s", overlap_msg);
+    return VKI_OK;
+}
 
-    /* Rules 4-6: ranks. */
+/* Rules 4-6: ranks. */
+static vki_status check_ranks(const vki_tensor *self, const vki_tensor *index,
+                              const vki_tensor *source)
+{
     CHECK(index->ndim < 2, VKI_ERROR_INDEX,
           "index_copy_(): Index should have dimension 1 or 0 (got %d)", index->ndim);
     const int64_t n = vki_numel(index->ndim, index->shape);
@@ -316,8 +156,13 @@ static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, in
           "index_copy_(): When source and destination are not scalars, their dimensionality "
           "must match. Source dimensionality (%d), destination dimensionality (%d)",
           source->ndim, self->ndim);
+    return VKI_OK;
+}
 
-    /* Rules 7-9: dtypes and contexts. */
+/* Rules 7-9: dtypes and contexts. */
+static vki_status check_types(const vki_tensor *out, const vki_tensor *self,
+                              const vki_tensor *index, const vki_tensor *source)
+{
     CHECK(index->dtype == VKI_INT64 || index->dtype == VKI_INT32, VKI_ERROR_INVALID_ARGUMENT,
           "index_copy_(): Expected a long tensor for index, but got %s",
           vki_dtype_name(index->dtype));
@@ -325,7 +170,7 @@ static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, in
           "index_copy_(): self and source expected to have the same dtype, but got (self) %s "
           "and (source) %s",
           vki_dtype_name(self->dtype), vki_dtype_name(source->dtype));
-    vki_context *ctx = self->storage->ctx;
+    const vki_context *ctx = self->storage->ctx;
     char l1[300], l2[300], l3[300];
     CHECK(index->storage->ctx == ctx && source->storage->ctx == ctx, VKI_ERROR_INVALID_ARGUMENT,
           "index_copy_(): self, index and source expected to be in the same context, but got "
@@ -336,8 +181,14 @@ static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, in
           "index_copy(): out and self expected to be in the same context, but got (out) %s and "
           "(self) %s",
           context_label(out, l1, sizeof l1), context_label(self, l2, sizeof l2));
+    return VKI_OK;
+}
 
-    /* Rule 10: equal shapes outside dim (a scalar's slice shape is empty). */
+/* Rules 10 and 11: equal shapes outside dim (a scalar's slice shape is empty), and one index
+ * per source slice. */
+static vki_status check_slices(const vki_tensor *self, const vki_tensor *index,
+                               const vki_tensor *source, int d)
+{
     bool same_slices = (self->ndim ? self->ndim - 1 : 0) == (source->ndim ? source->ndim - 1 : 0);
     if (same_slices && self->ndim > 0 && source->ndim > 0)
         for (int k = 0; k < self->ndim; k++)
@@ -353,13 +204,74 @@ static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, in
                         "at dimension 0.",
                         dst_sizes, d, src_sizes);
     }
-
-    /* Rule 11: one index per source slice. */
+    const int64_t n = vki_numel(index->ndim, index->shape);
     CHECK(source->ndim == 0 || n == source->shape[d], VKI_ERROR_INDEX,
           "index_copy_(): Number of indices (%lld) should be equal to source.size(dim) (%lld)",
           (long long)n, (long long)(source->ndim ? source->shape[d] : 1));
+    return VKI_OK;
+}
 
-    /* Normalise for the backend. */
+/* The checks of rules 1-11 in PyTorch's order; *d receives the wrapped dim. */
+static vki_status check_call(const vki_tensor *out, const vki_tensor *self, int64_t dim,
+                             const vki_tensor *index, const vki_tensor *source, int *d)
+{
+    /* Rule 1: dim, wrapped as PyTorch's maybe_wrap_dim (a scalar counts as 1-d). */
+    const int64_t wrap = self->ndim > 0 ? self->ndim : 1;
+    CHECK(dim >= -wrap && dim < wrap, VKI_ERROR_INDEX,
+          "Dimension out of range (expected to be in range of [%lld, %lld], but got %lld)",
+          (long long)-wrap, (long long)(wrap - 1), (long long)dim);
+    *d = (int)(dim < 0 ? dim + wrap : dim);
+    vki_status st = out != self ? check_out(out, self) : VKI_OK;
+    if (st == VKI_OK)
+        st = check_overlap(out, self, index, source);
+    if (st == VKI_OK)
+        st = check_ranks(self, index, source);
+    if (st == VKI_OK)
+        st = check_types(out, self, index, source);
+    if (st == VKI_OK)
+        st = check_slices(self, index, source, *d);
+    return st;
+}
+
+/* Runs a checked, normalised call: inputs that share memory with out (not a rule-3 error, as
+ * they are not dense) are cloned first, as they must be read completely before anything is
+ * written; then the batch notes it and the backend (or the host path) runs it. */
+static vki_status run_call(vki_context *ctx, vki_copy_op *op, const vki_tensor *out,
+                           const vki_tensor *self, const vki_tensor *index,
+                           const vki_tensor *source, bool out_is_self)
+{
+    vki_storage *clones[3] = {NULL, NULL, NULL};
+    vki_status st = VKI_OK;
+    if (spans_intersect(out, source))
+        st = clone_view(ctx, &op->src, &clones[0]);
+    if (st == VKI_OK && spans_intersect(out, index))
+        st = clone_view(ctx, &op->index, &clones[1]);
+    if (st == VKI_OK && !out_is_self && spans_intersect(out, self))
+        st = clone_view(ctx, &op->base, &clones[2]);
+    op->batch_call = ctx->batch.open ? ctx->batch.calls : -1;
+    if (st == VKI_OK)
+        st = vki_batch_admit(ctx, op);
+    vki_bad_index bad = {.call = -1};
+    if (st == VKI_OK)
+        st = vki_may_overlap_itself(&op->dst) ? vki_index_copy_sequential(ctx, op, &bad)
+                                              : ctx->ops->index_copy(ctx->impl, op, &bad);
+    for (int c = 0; c < 3; c++)
+        if (clones[c])
+            vki_storage_release(clones[c]);
+    return vki_batch_settle(ctx, op, st, &bad);
+}
+
+/* Everything after the NULL checks, with the written tensor's context entered.
+ * out: the written tensor; self: the tensor whose values out starts from (== out in place). */
+static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, int64_t dim,
+                                     const vki_tensor *index, const vki_tensor *source)
+{
+    int d = 0;
+    vki_status st = check_call(out, self, dim, index, source, &d);
+    if (st != VKI_OK)
+        return st;
+    vki_context *ctx = self->storage->ctx;
+    const bool out_is_self = out == self || same_view(out, self);
     vki_copy_op op = {.dst = view_1d(out), .src = view_1d(source), .index = view_1d(index),
                       .dim = d, .batch_call = -1};
     if (!out_is_self)
@@ -368,60 +280,26 @@ static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, in
     for (int k = 0; k < op.dst.ndim; k++)
         if (k != d)
             slice_numel *= op.dst.shape[k];
-    op.check_index = n > 0 && slice_numel > 0;
+    op.check_index = vki_numel(index->ndim, index->shape) > 0 && slice_numel > 0;
     if (!op.check_index && out_is_self) { /* nothing to copy and nothing to check */
-        if (ctx->batch.open)
-            ctx->batch.calls++; /* an accepted call takes its position all the same */
+        vki_batch_skip_call(ctx);
         return VKI_OK;
     }
+    return run_call(ctx, &op, out, self, index, source, out_is_self);
+}
 
-    /* Inputs that share memory with out (not a rule-3 error, as they are not dense) are read
-     * completely before anything is written: clone them first. */
-    vki_storage *clones[3] = {NULL, NULL, NULL};
-    vki_status st = VKI_OK;
-    if (spans_intersect(out, source))
-        st = clone_view(ctx, &op.src, &clones[0]);
-    if (st == VKI_OK && spans_intersect(out, index))
-        st = clone_view(ctx, &op.index, &clones[1]);
-    if (st == VKI_OK && !out_is_self && spans_intersect(out, self))
-        st = clone_view(ctx, &op.base, &clones[2]);
-
-    vki_batch *batch = &ctx->batch;
-    op.batch_call = batch->open ? batch->calls : -1;
-    if (st == VKI_OK && batch->open && ctx->ops->batch_end) {
-        /* Queued work must outlive the caller's handles: keep every storage it touches. */
-        vki_storage *used[4] = {op.dst.storage, op.src.storage, op.index.storage, op.base.storage};
-        for (int i = 0; i < 4 && st == VKI_OK; i++)
-            if (used[i] && !batch_keep(batch, used[i], op.batch_call))
-                st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
-        if (st == VKI_OK && !batch_note_call(batch, d, op.dst.shape[d]))
-            st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
-    }
-
-    int64_t bad_position = -1, bad_value = 0;
-    if (st == VKI_OK)
-        st = vki_may_overlap_itself(&op.dst)
-                 ? vki_index_copy_sequential(ctx, &op, &bad_position, &bad_value)
-                 : ctx->ops->index_copy(ctx->impl, &op, &bad_position, &bad_value);
-    for (int c = 0; c < 3; c++)
-        if (clones[c])
-            vki_storage_release(clones[c]); /* a queued call keeps its own reference */
-    if (batch->open && op.batch_call >= 0 && (st == VKI_OK || st == VKI_ERROR_INDEX))
-        batch->calls++;
-    if (batch->open && ctx->ops->batch_done)
-        batch_release_done(batch, ctx->ops->batch_done(ctx->impl));
-    if (st != VKI_ERROR_INDEX)
-        return st;
-    char msg[512];
-    index_error(msg, sizeof msg, d, op.dst.shape[d], bad_value);
-    if (batch->open) { /* reported by vki_batch_end; the call wrote nothing */
-        if (batch->error_call < 0) {
-            batch->error_call = op.batch_call;
-            snprintf(batch->error, sizeof batch->error, "%s", msg);
-        }
-        return VKI_OK;
-    }
-    return vki_fail(VKI_ERROR_INDEX, "%s", msg);
+static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_tensor *self,
+                                  int64_t dim, const vki_tensor *index,
+                                  const vki_tensor *source)
+{
+    CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", api, out == self ? "self" : "out");
+    CHECK(self, VKI_ERROR_INVALID_ARGUMENT, "%s: self is NULL", api);
+    CHECK(index, VKI_ERROR_INVALID_ARGUMENT, "%s: index is NULL", api);
+    CHECK(source, VKI_ERROR_INVALID_ARGUMENT, "%s: source is NULL", api);
+    vki_context *ctx = out->storage->ctx;
+    vki_status st = vki_context_enter(ctx, api);
+    return st == VKI_OK ? vki_context_leave(ctx, index_copy_checked(out, self, dim, index, source))
+                        : st;
 }
 
 vki_status vki_index_copy_(vki_tensor *self, int64_t dim, const vki_tensor *index,

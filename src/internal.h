@@ -1,6 +1,7 @@
 /*
- * Internal types shared by the front door, the tensor bookkeeping and the backends: the
- * context, storage and tensor objects, the thread-local error, and checked 64-bit arithmetic.
+ * The front door's objects: contexts, tensors and batches, and the functions that the front
+ * door's files (context.c, tensor.c, storage.c, batch.c, index_copy.c, sequential.c) share.
+ * Backends never include this header: they see backend.h, error.h, layout.h and fault.h.
  */
 #ifndef VKI_INTERNAL_H
 #define VKI_INTERNAL_H
@@ -12,20 +13,21 @@
 
 #include "vkindex.h"
 #include "backend.h"
+#include "error.h"
 #include "fault.h"
+#include "layout.h"
 
-/* The open batch of a context (see vki_batch_begin). */
+/* The open batch of a context (src/batch.c). */
 typedef struct vki_batch {
     bool open;
-    int64_t calls;                 /* calls queued so far: the next call's position          */
-    /* Storages referenced by queued calls, in call order: each is released once the backend
-     * has finished the call (batch_done), so a batch holds only what is still queued. */
-    struct vki_kept { struct vki_storage *storage; int64_t call; } *kept;
+    int64_t calls;                 /* calls accepted so far: the next call's position       */
+    /* Storages used by queued calls, in call order: each is released once the backend has
+     * finished the call (ops->done), so a batch holds only what is still queued. */
+    struct vki_kept { vki_storage *storage; int64_t call; } *kept;
     size_t kept_begin, kept_count, kept_cap;
-    struct { int dim; int64_t dim_size; } *calls_info; /* per position, for error messages  */
+    struct vki_call_info { int dim; int64_t dim_size; } *info; /* per position, for messages */
     size_t info_cap;
-    int64_t error_call;            /* first call that failed on the CPU backend, or -1       */
-    char error[2048];
+    vki_bad_index bad;             /* the first call with a bad index so far (call -1: none)  */
 } vki_batch;
 
 struct vki_context {
@@ -39,13 +41,6 @@ struct vki_context {
     char device_name[256];
 };
 
-typedef struct vki_storage {
-    int64_t refs;                  /* one per tensor handle viewing it                       */
-    vki_context *ctx;
-    uint64_t bytes;
-    void *impl;                    /* the backend's allocation                              */
-} vki_storage;
-
 struct vki_tensor {
     vki_storage *storage;
     vki_dtype dtype;
@@ -55,47 +50,62 @@ struct vki_tensor {
     int64_t offset;
 };
 
-/* Records the message of a failure for vki_last_error() and returns status. */
-vki_status vki_fail(vki_status status, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-/* Checked arithmetic: false on overflow (the result is then unspecified). */
-static inline bool vki_mul_u64(uint64_t a, uint64_t b, uint64_t *r)
+/* A context is used by one thread at a time: the calls that use it enter it first, and a
+ * second thread entering at the same time gets VKI_ERROR_INVALID_ARGUMENT saying so (fn names
+ * the call). leave returns st. */
+static inline vki_status vki_context_enter(vki_context *ctx, const char *fn)
 {
-    return !__builtin_mul_overflow(a, b, r);
-}
-static inline bool vki_add_u64(uint64_t a, uint64_t b, uint64_t *r)
-{
-    return !__builtin_add_overflow(a, b, r);
+    if (atomic_exchange_explicit(&ctx->busy, true, memory_order_acquire))
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                        "%s: the context is being used by another thread at the same time (a "
+                        "context and its tensors must be used from one thread at a time)", fn);
+    return VKI_OK;
 }
 
+static inline vki_status vki_context_leave(vki_context *ctx, vki_status st)
+{
+    atomic_store_explicit(&ctx->busy, false, memory_order_release);
+    return st;
+}
+
+/* ---- storage.c: the only place storages are made and freed ---- */
+/* A storage of `bytes` with one reference (and one on ctx); fn names the API call in a
+ * failure's message. */
+vki_status vki_storage_create(vki_context *ctx, uint64_t bytes, const char *fn,
+                              vki_storage **out);
+/* Drops one reference to a storage, freeing it (and its context reference) with the last. */
+void vki_storage_release(vki_storage *s);
+/* Drops one reference to a context, destroying the backend and freeing it with the last. */
+void vki_context_release(vki_context *ctx);
+
+/* ---- tensor.c ---- */
 /* The descriptor of a tensor as backends see it (see backend.h). */
 vki_view vki_tensor_as_view(const vki_tensor *t);
-
 /* PyTorch's is_non_overlapping_and_dense, and its internal-overlap test (rule 2: elements, a
  * zero stride in a dim of size > 1, on a non-dense tensor), with rule 2's message. */
 bool vki_tensor_is_dense(const vki_tensor *t);
 bool vki_tensor_has_internal_overlap(const vki_tensor *t);
 extern const char vki_overlap_internal_msg[];
 
+/* ---- sequential.c ---- */
 /* Whether a view's elements may share memory (without a zero stride: rule 2 catches those);
  * conservative. Such a written tensor is updated by vki_index_copy_sequential: on the host, in
- * PyTorch's order of writes (src/sequential.c), with the backend's contract for index_copy. */
+ * PyTorch's order of writes, with the backend's contract for index_copy. */
 bool vki_may_overlap_itself(const vki_view *v);
 vki_status vki_index_copy_sequential(vki_context *ctx, const vki_copy_op *op,
-                                     int64_t *bad_position, int64_t *bad_value);
+                                     vki_bad_index *bad);
 
-/* A context is used by one thread at a time: the calls that use it enter it first, and a
- * second thread entering at the same time gets VKI_ERROR_INVALID_ARGUMENT saying so (fn names
- * the call). leave returns st. */
-vki_status vki_context_enter(vki_context *ctx, const char *fn);
-vki_status vki_context_leave(vki_context *ctx, vki_status st);
-
-void vki_context_release(vki_context *ctx);
-/* Drops one reference to a storage, freeing it (and its context reference) with the last. */
-void vki_storage_release(vki_storage *s);
+/* ---- batch.c: batches, and the one route of a call's bad index ---- */
+/* Ends an open batch (running what it queued) and frees the batch's memory: context destroy. */
+void vki_batch_close(vki_context *ctx);
+/* A call that has nothing to do takes its position all the same. */
+void vki_batch_skip_call(vki_context *ctx);
+/* Before the backend runs op: in a batch, notes the call and keeps what a queued call uses. */
+vki_status vki_batch_admit(vki_context *ctx, const vki_copy_op *op);
+/* After the backend ran op with status st (bad filled on VKI_ERROR_INDEX): in a batch the call
+ * takes its position and a bad index is kept for vki_batch_end (the call returns VKI_OK);
+ * outside one a bad index becomes PyTorch's error. */
+vki_status vki_batch_settle(vki_context *ctx, const vki_copy_op *op, vki_status st,
+                            const vki_bad_index *bad);
 
 #endif

@@ -64,8 +64,6 @@ int64_t vki_loop_rows(const vki_loop *loop)
     for (int64_t i = 0; i < count; i++)                                                        \
         memcpy(dst + i * dst_stride, src + i * src_stride, sizeof(T))
 
-typedef struct { uint64_t lo, hi; } vki_u128;
-
 void vki_copy_run(char *dst, int64_t dst_stride, const char *src, int64_t src_stride,
                   int64_t count, int64_t elem_size)
 {
@@ -131,4 +129,43 @@ void vki_view_span(int ndim, const int64_t *shape, const int64_t *strides, int64
             last += (shape[k] - 1) * strides[k];
     *lo = (uint64_t)(offset * elem_size);
     *hi = (uint64_t)((offset + last + 1) * elem_size);
+}
+
+bool vki_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides)
+{
+    uint64_t s = 1;
+    for (int k = ndim - 1; k >= 0; k--) {
+        if (s > INT64_MAX)
+            return false;
+        strides[k] = (int64_t)s;
+        if (!vki_mul_u64(s, shape[k] > 1 ? (uint64_t)shape[k] : 1, &s))
+            return false;
+    }
+    return s <= INT64_MAX;
+}
+
+vki_view vki_view_packed(const vki_view *v)
+{
+    vki_view p = *v;
+    p.offset = 0;
+    vki_contiguous_strides(v->ndim, v->shape, p.strides); /* cannot overflow: v is valid */
+    return p;
+}
+
+vki_loop vki_loop_of_views(int nviews, const vki_view *const *views, int from, int to)
+{
+    vki_loop loop = {.ndim = to - from, .nviews = nviews};
+    for (int k = from; k < to; k++) {
+        loop.shape[k - from] = views[0]->shape[k];
+        for (int v = 0; v < nviews; v++)
+            loop.strides[v][k - from] = views[v]->strides[k] * views[v]->elem_size;
+    }
+    vki_loop_collapse(&loop);
+    return loop;
+}
+
+bool vki_view_is_contiguous(const vki_view *v)
+{
+    const vki_loop loop = vki_loop_of_views(1, &v, 0, v->ndim);
+    return loop.ndim == 0 || (loop.ndim == 1 && loop.strides[0][0] == v->elem_size);
 }

@@ -1,13 +1,35 @@
 /*
- * Layout arithmetic shared by the backends: collapsing the dimensions of views that are walked
- * together, and copying between two strided host views of one shape. No checks live here; the
- * inputs are already validated.
+ * Layout arithmetic shared by the front door and the backends: checked 64-bit arithmetic,
+ * contiguous strides, collapsing the dimensions of views that are walked together, and
+ * copying between two strided host views of one shape. No argument checks live here.
  */
 #ifndef VKI_LAYOUT_H
 #define VKI_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "vkindex.h"
+#include "backend.h"
+
+/* Checked arithmetic: false on overflow (the result is then unspecified). */
+static inline bool vki_mul_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+    return !__builtin_mul_overflow(a, b, r);
+}
+static inline bool vki_add_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+    return !__builtin_add_overflow(a, b, r);
+}
+
+/* A 16-byte element, moved as a whole. */
+typedef struct vki_u128 { uint64_t lo, hi; } vki_u128;
+
+/* PyTorch's contiguous (row-major) strides in elements; a size-0 dimension counts as 1.
+ * false if a stride or the element count overflows int64. */
+bool vki_contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
+
+/* v with contiguous strides from element 0 (the layout of packed host data and clones). */
+vki_view vki_view_packed(const vki_view *v);
 
 /* Several views of one shape walked together, strides in bytes. */
 typedef struct vki_loop {
@@ -20,6 +42,12 @@ typedef struct vki_loop {
 /* Drops size-1 dimensions and merges neighbours that every view lays out contiguously
  * (stride[k] == stride[k+1] * shape[k+1]). The element order is unchanged. */
 void vki_loop_collapse(vki_loop *loop);
+
+/* The collapsed loop over dims [from, to) of nviews views of one shape (strides in bytes). */
+vki_loop vki_loop_of_views(int nviews, const vki_view *const *views, int from, int to);
+
+/* Whether a view's elements are one contiguous run in row-major order. */
+bool vki_view_is_contiguous(const vki_view *v);
 
 /* Product of shape[0..ndim) (1 for ndim 0). */
 int64_t vki_numel(int ndim, const int64_t *shape);

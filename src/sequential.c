@@ -8,7 +8,6 @@
  * and put back. Such views are rare and small; correctness is what counts.
  */
 #include "internal.h"
-#include "layout.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,84 +103,107 @@ static vki_status read_view(vki_context *ctx, const vki_view *v, void **out)
     return bytes ? ctx->ops->download(ctx->impl, v, *out) : VKI_OK;
 }
 
-vki_status vki_index_copy_sequential(vki_context *ctx, const vki_copy_op *op,
-                                     int64_t *bad_position, int64_t *bad_value)
+/* The index values as int64; VKI_ERROR_INDEX with *bad for the first one outside dim_size. */
+static vki_status read_index(vki_context *ctx, const vki_view *index, int64_t dim_size,
+                             int64_t **out, vki_bad_index *bad)
 {
-    const vki_view *dst = &op->dst;
-    const int d = op->dim, nd = dst->ndim;
-    const int64_t es = dst->elem_size;
-    /* The written tensor's bytes, as one byte view of its storage. */
-    int64_t lo = dst->offset, hi = dst->offset;
-    for (int k = 0; k < nd; k++)
-        hi += (dst->shape[k] - 1) * dst->strides[k];
-    vki_view span = {.storage = dst->storage, .offset = lo * es, .elem_size = 1, .ndim = 1,
-                     .shape = {(hi + 1 - lo) * es}, .strides = {1}};
-    unsigned char *out = NULL, *src = NULL, *base = NULL, *idx = NULL;
-    vki_status st = read_view(ctx, &span, (void **)&out);
-    if (st == VKI_OK && op->check_index)
-        st = read_view(ctx, &op->index, (void **)&idx);
-    if (st == VKI_OK && op->check_index)
-        st = read_view(ctx, &op->src, (void **)&src);
-    if (st == VKI_OK && op->base.storage)
-        st = read_view(ctx, &op->base, (void **)&base);
-    const int64_t n = op->index.shape[0];
-    int64_t *values = st == VKI_OK && op->check_index ? vki_malloc((size_t)n * sizeof *values) : NULL;
-    if (st == VKI_OK && op->check_index && !values)
+    unsigned char *idx;
+    vki_status st = read_view(ctx, index, (void **)&idx);
+    const int64_t n = index->shape[0];
+    int64_t *values = st == VKI_OK ? vki_malloc((size_t)n * sizeof *values) : NULL;
+    if (st == VKI_OK && !values)
         st = vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
-    for (int64_t i = 0; st == VKI_OK && op->check_index && i < n; i++) {
-        if (op->index.elem_size == 8) {
+    for (int64_t i = 0; st == VKI_OK && i < n; i++) {
+        if (index->elem_size == 8) {
             memcpy(&values[i], idx + 8 * i, 8);
         } else {
             int32_t v;
             memcpy(&v, idx + 4 * i, 4);
             values[i] = v;
         }
-        if (values[i] < 0 || values[i] >= dst->shape[d]) { /* nothing is written */
-            *bad_position = i;
-            *bad_value = values[i];
+        if (values[i] < 0 || values[i] >= dim_size) { /* nothing is written */
+            *bad = (vki_bad_index){.call = 0, .position = i, .value = values[i]};
             st = VKI_ERROR_INDEX;
         }
     }
-    int64_t strides[3][VKI_MAX_DIMS], c[VKI_MAX_DIMS];
+    free(idx);
+    *out = values;
+    return st;
+}
+
+/* out.copy_(self) of an out-of-place call, in copy_'s order; out holds dst's byte span. */
+static void copy_base(const vki_view *dst, const vki_view *base, const unsigned char *from,
+                      unsigned char *out)
+{
+    const int nd = dst->ndim;
+    const int64_t es = dst->elem_size;
+    int64_t strides[3][VKI_MAX_DIMS], c[VKI_MAX_DIMS] = {0};
     int perm[VKI_MAX_DIMS];
-    if (st == VKI_OK && base) { /* out-of-place: out.copy_(self) first, in copy_'s order */
-        for (int k = 0; k < nd; k++) {
-            strides[0][k] = dst->strides[k] * es;
-            strides[1][k] = op->base.strides[k] * es;
-        }
-        iterator_order(nd, dst->shape, 2, strides, perm);
-        memset(c, 0, sizeof c);
-        do {
-            int64_t at = 0; /* the span starts at the view's offset */
-            for (int k = 0; k < nd; k++)
-                at += c[k] * dst->strides[k] * es;
-            memcpy(out + at, base + packed_position(nd, dst->shape, c) * es, (size_t)es);
-        } while (next_coordinate(nd, dst->shape, perm, c));
+    for (int k = 0; k < nd; k++) {
+        strides[0][k] = dst->strides[k] * es;
+        strides[1][k] = base->strides[k] * es;
     }
-    if (st == VKI_OK && op->check_index) {
-        /* PyTorch's operands: self with a zero stride along dim, the index along dim only,
-         * the source; the iteration runs over the source's shape. */
-        const vki_view *s = &op->src;
-        for (int k = 0; k < nd; k++) {
-            strides[0][k] = k == d ? 0 : dst->strides[k] * es;
-            strides[1][k] = k == d ? op->index.strides[0] * op->index.elem_size : 0;
-            strides[2][k] = s->strides[k] * es;
-        }
-        iterator_order(nd, s->shape, 3, strides, perm);
-        memset(c, 0, sizeof c);
-        do {
-            int64_t at = 0;
-            for (int k = 0; k < nd; k++)
-                at += (k == d ? values[c[k]] : c[k]) * dst->strides[k] * es;
-            memcpy(out + at, src + packed_position(nd, s->shape, c) * es, (size_t)es);
-        } while (next_coordinate(nd, s->shape, perm, c));
+    iterator_order(nd, dst->shape, 2, strides, perm);
+    do {
+        int64_t at = 0; /* the span starts at the view's offset */
+        for (int k = 0; k < nd; k++)
+            at += c[k] * dst->strides[k] * es;
+        memcpy(out + at, from + packed_position(nd, dst->shape, c) * es, (size_t)es);
+    } while (next_coordinate(nd, dst->shape, perm, c));
+}
+
+/* The index_copy writes in PyTorch's order: its operands are self with a zero stride along
+ * dim, the index along dim only, and the source; the iteration runs over the source's shape. */
+static void scatter(const vki_copy_op *op, const int64_t *values, const unsigned char *src,
+                    unsigned char *out)
+{
+    const vki_view *dst = &op->dst, *s = &op->src;
+    const int d = op->dim, nd = dst->ndim;
+    const int64_t es = dst->elem_size;
+    int64_t strides[3][VKI_MAX_DIMS], c[VKI_MAX_DIMS] = {0};
+    int perm[VKI_MAX_DIMS];
+    for (int k = 0; k < nd; k++) {
+        strides[0][k] = k == d ? 0 : dst->strides[k] * es;
+        strides[1][k] = k == d ? op->index.strides[0] * op->index.elem_size : 0;
+        strides[2][k] = s->strides[k] * es;
     }
+    iterator_order(nd, s->shape, 3, strides, perm);
+    do {
+        int64_t at = 0;
+        for (int k = 0; k < nd; k++)
+            at += (k == d ? values[c[k]] : c[k]) * dst->strides[k] * es;
+        memcpy(out + at, src + packed_position(nd, s->shape, c) * es, (size_t)es);
+    } while (next_coordinate(nd, s->shape, perm, c));
+}
+
+vki_status vki_index_copy_sequential(vki_context *ctx, const vki_copy_op *op, vki_bad_index *bad)
+{
+    const vki_view *dst = &op->dst;
+    const int64_t es = dst->elem_size;
+    /* The written tensor's bytes, as one byte view of its storage. */
+    int64_t lo = dst->offset, hi = dst->offset;
+    for (int k = 0; k < dst->ndim; k++)
+        hi += (dst->shape[k] - 1) * dst->strides[k];
+    vki_view span = {.storage = dst->storage, .offset = lo * es, .elem_size = 1, .ndim = 1,
+                     .shape = {(hi + 1 - lo) * es}, .strides = {1}};
+    unsigned char *out = NULL, *src = NULL, *base = NULL;
+    int64_t *values = NULL;
+    vki_status st = read_view(ctx, &span, (void **)&out);
+    if (st == VKI_OK && op->check_index)
+        st = read_index(ctx, &op->index, dst->shape[op->dim], &values, bad);
+    if (st == VKI_OK && op->check_index)
+        st = read_view(ctx, &op->src, (void **)&src);
+    if (st == VKI_OK && op->base.storage)
+        st = read_view(ctx, &op->base, (void **)&base);
+    if (st == VKI_OK && base)
+        copy_base(dst, &op->base, base, out);
+    if (st == VKI_OK && op->check_index)
+        scatter(op, values, src, out);
     if (st == VKI_OK)
         st = ctx->ops->upload(ctx->impl, &span, out);
     free(values);
     free(out);
     free(src);
     free(base);
-    free(idx);
     return st;
 }

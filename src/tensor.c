@@ -3,16 +3,11 @@
  * storage, and the checks of tensor_create / tensor_view / upload / download.
  */
 #include "internal.h"
-#include "layout.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, status, ...)                                                               \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            return vki_fail(status, __VA_ARGS__);                                              \
-    } while (0)
+#define CHECK VKI_CHECK
 
 vki_view vki_tensor_as_view(const vki_tensor *t)
 {
@@ -71,21 +66,6 @@ bool vki_tensor_has_internal_overlap(const vki_tensor *t)
     return false;
 }
 
-vki_status vki_context_enter(vki_context *ctx, const char *fn)
-{
-    if (atomic_exchange_explicit(&ctx->busy, true, memory_order_acquire))
-        return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
-                        "%s: the context is being used by another thread at the same time (a "
-                        "context and its tensors must be used from one thread at a time)", fn);
-    return VKI_OK;
-}
-
-vki_status vki_context_leave(vki_context *ctx, vki_status st)
-{
-    atomic_store_explicit(&ctx->busy, false, memory_order_release);
-    return st;
-}
-
 static vki_status check_shape(const char *fn, int ndim, const int64_t *shape)
 {
     CHECK(ndim >= 0 && ndim <= VKI_MAX_DIMS, VKI_ERROR_INVALID_ARGUMENT,
@@ -95,21 +75,6 @@ static vki_status check_shape(const char *fn, int ndim, const int64_t *shape)
         CHECK(shape[k] >= 0, VKI_ERROR_INVALID_ARGUMENT,
               "%s: size %lld of dimension %d is negative", fn, (long long)shape[k], k);
     return VKI_OK;
-}
-
-/* PyTorch's contiguous strides: a size-0 dimension counts as 1. Fails if a stride or the
- * element count overflows int64 (the byte size is checked by the caller). */
-static bool contiguous_strides(int ndim, const int64_t *shape, int64_t *strides)
-{
-    uint64_t s = 1;
-    for (int k = ndim - 1; k >= 0; k--) {
-        if (s > INT64_MAX)
-            return false;
-        strides[k] = (int64_t)s;
-        if (!vki_mul_u64(s, shape[k] > 1 ? (uint64_t)shape[k] : 1, &s))
-            return false;
-    }
-    return s <= INT64_MAX;
 }
 
 static vki_tensor *tensor_alloc(vki_storage *storage, vki_dtype dtype, int ndim,
@@ -142,29 +107,19 @@ static vki_status tensor_create(vki_context *ctx, vki_dtype dtype, int ndim,
         return st;
     int64_t strides[VKI_MAX_DIMS];
     uint64_t numel = 1, bytes;
-    bool ok = contiguous_strides(ndim, shape, strides);
+    bool ok = vki_contiguous_strides(ndim, shape, strides);
     for (int k = 0; ok && k < ndim; k++)
         ok = vki_mul_u64(numel, (uint64_t)shape[k], &numel);
     ok = ok && vki_mul_u64(numel, vki_dtype_size(dtype), &bytes) && bytes <= INT64_MAX;
     CHECK(ok, VKI_ERROR_INVALID_ARGUMENT,
           "%s: the tensor's size in bytes does not fit in 64 bits", fn);
 
-    vki_storage *storage = vki_calloc(1, sizeof *storage);
-    CHECK(storage, VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
-    st = ctx->ops->storage_create(ctx->impl, bytes, &storage->impl);
-    if (st != VKI_OK) {
-        free(storage);
+    vki_storage *storage;
+    if ((st = vki_storage_create(ctx, bytes, fn, &storage)) != VKI_OK)
         return st;
-    }
-    storage->ctx = ctx;
-    storage->bytes = bytes;
     vki_tensor *t = tensor_alloc(storage, dtype, ndim, shape, strides, 0);
-    if (!t) {
-        ctx->ops->storage_destroy(ctx->impl, storage->impl);
-        free(storage);
-        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
-    }
-    ctx->refs++;
+    vki_storage_release(storage); /* the tensor holds the one reference that stays */
+    CHECK(t, VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
     *out = t;
     return VKI_OK;
 }
@@ -187,7 +142,7 @@ static vki_status tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
         return st;
     int64_t own_strides[VKI_MAX_DIMS];
     if (!strides) {
-        CHECK(contiguous_strides(ndim, shape, own_strides), VKI_ERROR_INVALID_ARGUMENT,
+        CHECK(vki_contiguous_strides(ndim, shape, own_strides), VKI_ERROR_INVALID_ARGUMENT,
               "%s: the view's size does not fit in 64 bits", fn);
         strides = own_strides;
     }
@@ -235,16 +190,6 @@ vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
     vki_status st = vki_context_enter(ctx, "vki_tensor_view");
     return st == VKI_OK ? vki_context_leave(ctx, tensor_view(base, ndim, shape, strides, offset, out))
                         : st;
-}
-
-void vki_storage_release(vki_storage *s)
-{
-    if (--s->refs > 0)
-        return;
-    vki_context *ctx = s->ctx;
-    ctx->ops->storage_destroy(ctx->impl, s->impl);
-    free(s);
-    vki_context_release(ctx);
 }
 
 void vki_tensor_destroy(vki_tensor *t)

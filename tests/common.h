@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "vkindex.h"
+#include "rng.h" /* the seeded generator (tests/harness/, shared with vkindex-bench) */
 
 /* Fails the current test with the call's status and message unless it returns VKI_OK. */
 #define OK(call)                                                                               \
@@ -31,13 +32,6 @@ vki_context *test_context_with(const char *name, const char *value);
 /* A cmocka teardown: a test that failed with a batch open on the context under test must not
  * leave it open for the tests after it. */
 int test_close_batch(void **state);
-
-/* splitmix64 */
-typedef struct test_rng { uint64_t state; } test_rng;
-uint64_t rng_next(test_rng *r);
-/* Uniform in [0, n) (n > 0). */
-int64_t rng_below(test_rng *r, int64_t n);
-void rng_fill(test_rng *r, void *buf, size_t bytes);
 
 /* A tensor of the given shape filled from host data (bytes must match). */
 vki_tensor *make_tensor(vki_context *ctx, vki_dtype dtype, int ndim, const int64_t *shape,

@@ -150,6 +150,19 @@ static void byte_counts(void **state)
     vki_tensor_destroy(t);
 }
 
+/* The library reports the version of the headers it was built from, in the encoding the
+ * header states. */
+static void version(void **state)
+{
+    (void)state;
+    assert_int_equal(vki_version(), VKI_VERSION);
+    assert_int_equal(VKI_VERSION, VKI_VERSION_MAJOR * 1000000 + VKI_VERSION_MINOR * 1000 +
+                                      VKI_VERSION_PATCH);
+    char text[32];
+    snprintf(text, sizeof text, "%d.%d.%d", VKI_VERSION_MAJOR, VKI_VERSION_MINOR, VKI_VERSION_PATCH);
+    assert_string_equal(text, VKI_VERSION_STRING);
+}
+
 static void names(void **state)
 {
     (void)state;
@@ -297,6 +310,7 @@ int main(void)
         cmocka_unit_test(views),
         cmocka_unit_test(byte_counts),
         cmocka_unit_test(names),
+        cmocka_unit_test(version),
         cmocka_unit_test(context_options),
         cmocka_unit_test(thread_counts_agree),
     };

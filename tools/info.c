@@ -7,12 +7,12 @@
 
 #include "vkindex.h"
 #ifdef VKI_HAVE_VULKAN
-#include "../src/vulkan/vk_report.h"
+#include "introspect.h"
 #endif
 
 int main(void)
 {
-    printf("vkindex %d.%d.%d\n", VKI_VERSION_MAJOR, VKI_VERSION_MINOR, VKI_VERSION_PATCH);
+    printf("vkindex %s (library version number %u)\n", VKI_VERSION_STRING, vki_version());
 #ifdef VKI_HAVE_VULKAN
     vki_vulkan_report(stdout);
 #else

@@ -10,7 +10,9 @@
  * walk the index backwards and copy a slot only the first time they meet it (a bitmap of
  * written slots), so repeated indices cost no writes.
  */
-#include "../internal.h"
+#include "../backend.h"
+#include "../error.h"
+#include "../fault.h"
 #include "../layout.h"
 #include "pool.h"
 
@@ -76,57 +78,36 @@ static void copy_part(void *arg, int part, int parts)
     }
 }
 
-/* Copies between two strided byte layouts of one shape (strides in elements). */
-static void strided_copy(cpu_ctx *c, int ndim, const int64_t *shape, char *dst,
-                         const int64_t *dst_strides, const char *src,
-                         const int64_t *src_strides, int64_t elem_size)
+/* dst = src elementwise (views of one shape; either may stand for packed host memory). */
+static void strided_copy(cpu_ctx *c, const vki_view *dst, char *dst_ptr, const vki_view *src,
+                         const char *src_ptr)
 {
-    copy_job j = {.loop = {.ndim = ndim, .nviews = 2}, .dst = dst, .src = src,
-                  .elem_size = elem_size};
-    for (int k = 0; k < ndim; k++) {
-        j.loop.shape[k] = shape[k];
-        j.loop.strides[0][k] = dst_strides[k] * elem_size;
-        j.loop.strides[1][k] = src_strides[k] * elem_size;
-    }
-    const int64_t numel = vki_numel(ndim, shape);
+    const int64_t numel = vki_numel(dst->ndim, dst->shape);
     if (numel == 0)
         return;
-    vki_loop_collapse(&j.loop);
-    int parts = parts_for(c, numel * elem_size);
-    vki_pool_run(c->pool, copy_part, &j, parts);
-}
-
-static void packed_strides(int ndim, const int64_t *shape, int64_t *strides)
-{
-    int64_t s = 1;
-    for (int k = ndim - 1; k >= 0; k--) {
-        strides[k] = s;
-        s *= shape[k];
-    }
+    const vki_view *views[2] = {dst, src};
+    copy_job j = {.loop = vki_loop_of_views(2, views, 0, dst->ndim), .dst = dst_ptr,
+                  .src = src_ptr, .elem_size = dst->elem_size};
+    vki_pool_run(c->pool, copy_part, &j, parts_for(c, numel * dst->elem_size));
 }
 
 static vki_status cpu_upload(void *impl, const vki_view *dst, const void *host)
 {
-    int64_t host_strides[VKI_MAX_DIMS];
-    packed_strides(dst->ndim, dst->shape, host_strides);
-    strided_copy(impl, dst->ndim, dst->shape, storage_ptr(dst), dst->strides, host,
-                 host_strides, dst->elem_size);
+    const vki_view packed = vki_view_packed(dst);
+    strided_copy(impl, dst, storage_ptr(dst), &packed, host);
     return VKI_OK;
 }
 
 static vki_status cpu_download(void *impl, const vki_view *src, void *host)
 {
-    int64_t host_strides[VKI_MAX_DIMS];
-    packed_strides(src->ndim, src->shape, host_strides);
-    strided_copy(impl, src->ndim, src->shape, host, host_strides, storage_ptr(src),
-                 src->strides, src->elem_size);
+    const vki_view packed = vki_view_packed(src);
+    strided_copy(impl, &packed, host, src, storage_ptr(src));
     return VKI_OK;
 }
 
 static vki_status cpu_copy(void *impl, const vki_view *dst, const vki_view *src)
 {
-    strided_copy(impl, dst->ndim, dst->shape, storage_ptr(dst), dst->strides, storage_ptr(src),
-                 src->strides, dst->elem_size);
+    strided_copy(impl, dst, storage_ptr(dst), src, storage_ptr(src));
     return VKI_OK;
 }
 
@@ -209,8 +190,6 @@ static void copy_slice(const scatter_plan *p, char *dst, const char *src, int64_
         }                                                                                      \
     } while (0)
 
-typedef struct { uint64_t lo, hi; } u128;
-
 static void scatter_elements(const scatter_plan *p, char *dst, const char *src, const char *next)
 {
     switch (p->elem_size) {
@@ -218,7 +197,7 @@ static void scatter_elements(const scatter_plan *p, char *dst, const char *src, 
     case 2: SCATTER_ELEMENTS(uint16_t); break;
     case 4: SCATTER_ELEMENTS(uint32_t); break;
     case 8: SCATTER_ELEMENTS(uint64_t); break;
-    default: SCATTER_ELEMENTS(u128); break;
+    default: SCATTER_ELEMENTS(vki_u128); break;
     }
 }
 
@@ -291,8 +270,7 @@ static const int64_t *read_index(const vki_view *index, int64_t **owned)
     return v;
 }
 
-static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, int64_t *bad_position,
-                                 int64_t *bad_value)
+static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, vki_bad_index *bad)
 {
     cpu_ctx *c = impl;
     const vki_view *dst = &op->dst, *src = &op->src;
@@ -307,8 +285,7 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, int64_t *bad
             return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "index_copy_: out of host memory");
         for (int64_t i = 0; i < n; i++)
             if (idx[i] < 0 || idx[i] >= dim_size) {
-                *bad_position = i;
-                *bad_value = idx[i];
+                *bad = (vki_bad_index){.call = 0, .position = i, .value = idx[i]};
                 free(owned_idx);
                 return VKI_ERROR_INDEX;
             }
@@ -318,22 +295,12 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, int64_t *bad
     if (!op->check_index)
         return VKI_OK;
 
+    const vki_view *views[2] = {dst, src};
     scatter_plan p = {.dst = storage_ptr(dst), .src = storage_ptr(src), .elem_size = es,
-                      .outer = {.ndim = d, .nviews = 2}, .n = n, .dim_size = dim_size, .idx = idx,
-                      .dst_dim_stride = dst->strides[d] * es, .src_dim_stride = src->strides[d] * es,
-                      .inner = {.ndim = dst->ndim - d - 1, .nviews = 2}};
-    for (int k = 0; k < d; k++) {
-        p.outer.shape[k] = dst->shape[k];
-        p.outer.strides[0][k] = dst->strides[k] * es;
-        p.outer.strides[1][k] = src->strides[k] * es;
-    }
-    for (int k = d + 1; k < dst->ndim; k++) {
-        p.inner.shape[k - d - 1] = dst->shape[k];
-        p.inner.strides[0][k - d - 1] = dst->strides[k] * es;
-        p.inner.strides[1][k - d - 1] = src->strides[k] * es;
-    }
-    vki_loop_collapse(&p.outer);
-    vki_loop_collapse(&p.inner);
+                      .outer = vki_loop_of_views(2, views, 0, d), .n = n, .dim_size = dim_size,
+                      .idx = idx, .dst_dim_stride = dst->strides[d] * es,
+                      .src_dim_stride = src->strides[d] * es,
+                      .inner = vki_loop_of_views(2, views, d + 1, dst->ndim)};
     p.outer_count = vki_numel(p.outer.ndim, p.outer.shape);
     p.inner_units = p.inner.ndim <= 1 ? vki_numel(p.inner.ndim, p.inner.shape)
                                       : vki_loop_rows(&p.inner);
@@ -381,12 +348,12 @@ static vki_status cpu_storage_create(void *impl, uint64_t bytes, void **out)
     uint64_t rounded = (bytes + align - 1) & ~(align - 1);
     if (rounded < bytes || rounded > SIZE_MAX)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY,
-                        "vki_tensor_create: %llu bytes cannot be allocated on this host",
+                        "%llu bytes cannot be allocated on this host",
                         (unsigned long long)bytes);
     void *p = vki_fault_alloc() ? NULL : aligned_alloc((size_t)align, rounded ? (size_t)rounded : 64);
     if (!p)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY,
-                        "vki_tensor_create: out of host memory allocating %llu bytes",
+                        "out of host memory allocating %llu bytes",
                         (unsigned long long)bytes);
     *out = p;
     return VKI_OK;

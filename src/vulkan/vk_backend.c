@@ -11,7 +11,6 @@
  * overwritten.
  */
 #include "vk_internal.h"
-#include "../layout.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +34,20 @@ static vki_status flush(vk_ctx *c);
 static vki_status vk_storage_create(void *impl, uint64_t bytes, void **out)
 {
     vk_ctx *c = impl;
-    vki_status st = vk_check_lost(c);
-    if (st != VKI_OK)
-        return st;
-    vk_buffer *b = vki_calloc(1, sizeof *b);
+    vki_status st = VKI_OK;
+    vk_buffer *b = NULL;
+    TRY(vk_check_lost(c));
+    b = vki_calloc(1, sizeof *b);
     if (!b)
-        return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
     /* Whole 16-byte words (vk_buffer_create rounds up), so vector moves never reach past the
      * buffer; in chunks if one buffer cannot hold it. */
-    st = vk_buffer_create(c, bytes, VK_MEMORY_DEVICE, false, b);
-    if (st != VKI_OK) {
-        free(b);
-        return st;
-    }
+    TRY(vk_buffer_create(c, bytes, VK_MEMORY_DEVICE, false, b));
     *out = b;
-    return VKI_OK;
+error:
+    if (st != VKI_OK)
+        free(b);
+    return st;
 }
 
 static void vk_storage_destroy(void *impl, void *storage)
@@ -66,46 +64,39 @@ static void vk_storage_destroy(void *impl, void *storage)
  * when it is not NULL, else downloads into `out`. */
 static vki_status vk_transfer(vk_ctx *c, const vki_view *v, const void *in, void *out)
 {
+    vki_status st = VKI_OK;
     const bool to_device = in != NULL;
-    vki_status st = flush(c); /* queued calls of a batch come first */
-    if (st != VKI_OK)
-        return st;
+    TRY(flush(c)); /* queued calls of a batch come first */
     const uint64_t bytes = (uint64_t)(vki_numel(v->ndim, v->shape) * v->elem_size);
     /* Staging holds whole 16-byte words (vk_buffer_create rounds up), as the copy kernel reads
      * it in words. */
-    if ((st = vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK, false)) != VKI_OK)
-        return st;
+    TRY(vk_buffer_reserve(c, &c->staging, bytes, VK_MEMORY_READBACK, false));
     vk_launch l;
     vk_prepared prepared = {0};
-    const bool contiguous = vk_view_contiguous(v);
-    if (!contiguous) {
-        vki_view packed = vk_packed_like(v);
-        if (to_device)
-            vk_box_copy(&l, v, vk_buffer_of(v), &packed, &c->staging);
-        else
-            vk_box_copy(&l, &packed, &c->staging, v, vk_buffer_of(v));
-    }
-    if ((st = vk_begin(c)) != VKI_OK)
-        return vk_abandon(c, st);
-    if (!contiguous && (st = vk_launch_prepare(c, &l, &prepared)) != VKI_OK)
-        return vk_abandon(c, st);
+    const bool contiguous = vki_view_is_contiguous(v);
+    const vki_view packed = vki_view_packed(v);
+    if (!contiguous && to_device)
+        vk_box_copy(&l, v, vk_buffer_of(v), &packed, &c->staging);
+    else if (!contiguous)
+        vk_box_copy(&l, &packed, &c->staging, v, vk_buffer_of(v));
+    TRY(vk_begin(c));
+    if (!contiguous)
+        TRY(vk_launch_prepare(c, &l, &prepared));
     if (to_device)
         vk_buffer_write(&c->staging, 0, in, bytes);
-    if (contiguous) {
-        const VkDeviceSize at = (VkDeviceSize)(v->offset * v->elem_size);
-        if (to_device)
-            vk_cmd_copy(c, &c->staging, 0, vk_buffer_of(v), at, bytes);
-        else
-            vk_cmd_copy(c, vk_buffer_of(v), at, &c->staging, 0, bytes);
-    } else {
+    const VkDeviceSize at = (VkDeviceSize)(v->offset * v->elem_size);
+    if (contiguous && to_device)
+        vk_cmd_copy(c, &c->staging, 0, vk_buffer_of(v), at, bytes);
+    else if (contiguous)
+        vk_cmd_copy(c, vk_buffer_of(v), at, &c->staging, 0, bytes);
+    else
         vk_launch_dispatch(c, &prepared);
-    }
-    if ((st = vk_submit_wait(c)) != VKI_OK)
-        return st;
+    TRY(vk_submit_wait(c));
     if (!to_device)
         vk_buffer_read(&c->staging, 0, out, bytes);
     vk_buffer_shrink(c, &c->staging, VK_KEEP_BYTES);
-    return VKI_OK;
+error:
+    return vk_abandon(c, st); /* nothing was queued before it: flush ran first */
 }
 
 static vki_status vk_upload(void *impl, const vki_view *dst, const void *host)
@@ -121,16 +112,19 @@ static vki_status vk_download(void *impl, const vki_view *src, void *host)
 static vki_status vk_copy(void *impl, const vki_view *dst, const vki_view *src)
 {
     vk_ctx *c = impl;
-    vki_status st = flush(c); /* queued calls of a batch come first */
-    if (st != VKI_OK || vki_numel(dst->ndim, dst->shape) == 0)
-        return st;
+    vki_status st = VKI_OK;
+    TRY(flush(c)); /* queued calls of a batch come first */
+    if (vki_numel(dst->ndim, dst->shape) == 0)
+        goto error; /* nothing to do: st is VKI_OK */
     vk_launch l;
     vk_prepared prepared;
     vk_box_copy(&l, dst, vk_buffer_of(dst), src, vk_buffer_of(src));
-    if ((st = vk_begin(c)) != VKI_OK || (st = vk_launch_prepare(c, &l, &prepared)) != VKI_OK)
-        return vk_abandon(c, st);
+    TRY(vk_begin(c));
+    TRY(vk_launch_prepare(c, &l, &prepared));
     vk_launch_dispatch(c, &prepared);
-    return vk_submit_wait(c);
+    TRY(vk_submit_wait(c));
+error:
+    return vk_abandon(c, st);
 }
 
 /* ---- index_copy ---- */
@@ -145,23 +139,24 @@ typedef struct call_plan {
 
 static vki_status plan_call(const vk_ctx *c, const vki_copy_op *op, call_plan *p)
 {
+    vki_status st = VKI_OK;
     const int64_t n = op->index.shape[0], dim_size = op->dst.shape[op->dim];
     if (n >= INT32_MAX || dim_size >= INT32_MAX)
-        return vki_fail(VKI_ERROR_UNSUPPORTED,
-                        "index_copy_: the Vulkan backend takes fewer than 2^31 indices and "
-                        "destination slots (got %lld and %lld)", (long long)n, (long long)dim_size);
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
+                     "index_copy_: the Vulkan backend takes fewer than 2^31 indices and "
+                     "destination slots (got %lld and %lld)", (long long)n, (long long)dim_size));
     *p = (call_plan){.fused = op->check_index && n <= VK_FUSED_MAX_INDICES};
     p->winners = op->check_index && n > 1 && !p->fused;
-    const VkDeviceSize map_end = VK_SCRATCH_WINNERS_BYTES + (VkDeviceSize)dim_size * 4;
+    const VkDeviceSize map_end = (4 * VKI_SCRATCH_WINNERS) + (VkDeviceSize)dim_size * 4;
     if (p->winners && map_end > c->window_bytes) {
         /* The winner map would not fit in one binding: compare the indices with each other. */
         if (n > VK_FUSED_LARGE_MAX)
-            return vki_fail(VKI_ERROR_UNSUPPORTED,
-                            "index_copy_: %lld destination slots need a winner map of %llu bytes, "
-                            "more than one binding of this device holds (maxStorageBufferRange "
-                            "%u), and %lld indices are too many to compare with each other (at "
-                            "most %d)", (long long)dim_size, (unsigned long long)map_end,
-                            c->props.limits.maxStorageBufferRange, (long long)n, VK_FUSED_LARGE_MAX);
+            TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
+                         "index_copy_: %lld destination slots need a winner map of %llu bytes, "
+                         "more than one binding of this device holds (maxStorageBufferRange "
+                         "%u), and %lld indices are too many to compare with each other (at "
+                         "most %d)", (long long)dim_size, (unsigned long long)map_end,
+                         c->props.limits.maxStorageBufferRange, (long long)n, VK_FUSED_LARGE_MAX));
         p->winners = false;
         p->fused = true;
     }
@@ -172,8 +167,9 @@ static vki_status plan_call(const vk_ctx *c, const vki_copy_op *op, call_plan *p
     for (int k = op->dim + 1; k < op->dst.ndim; k++)
         slice *= op->dst.shape[k];
     p->gather = p->winners && dim_size <= 4 * n && (slice * op->dst.elem_size <= 16 || dim_size < n);
-    p->scratch_bytes = p->winners ? map_end : VK_SCRATCH_WINNERS_BYTES;
-    return VKI_OK;
+    p->scratch_bytes = p->winners ? map_end : (4 * VKI_SCRATCH_WINNERS);
+error:
+    return st;
 }
 
 /* Index parameters of a launch, from the op. */
@@ -186,7 +182,7 @@ static void launch_index(vk_launch *l, const vki_copy_op *op, uint32_t slot)
     l->index_stride = op->index.strides[0] * op->index.elem_size;
     l->slot = slot;
     if (op->index.elem_size == 4)
-        l->flags |= VK_FLAG_INDEX32;
+        l->flags |= VKI_FLAG_INDEX32;
 }
 
 enum { LAUNCH_CHECK, LAUNCH_BASE, LAUNCH_COPY, LAUNCHES };
@@ -200,29 +196,30 @@ static vki_status prepare_call(vk_ctx *c, const vki_copy_op *op, const call_plan
     for (int i = 0; i < LAUNCHES; i++)
         prepared[i] = (vk_prepared){0};
     if (op->check_index && !plan->fused) {
-        vk_launch check = {.kernel = VK_KERNEL_CHECK, .flags = plan->winners ? VK_FLAG_WINNERS : 0,
+        vk_launch check = {.kernel = VK_KERNEL_CHECK, .flags = plan->winners ? VKI_FLAG_WINNERS : 0,
                            .elem_size = 4, .nd = 1, .shape = {1}, .dst = vk_buffer_of(&op->dst),
                            .src = vk_buffer_of(&op->src), .axis = -1};
         launch_index(&check, op, slot);
-        st = vk_launch_prepare(c, &check, &prepared[LAUNCH_CHECK]);
+        TRY(vk_launch_prepare(c, &check, &prepared[LAUNCH_CHECK]));
     }
-    if (st == VKI_OK && op->base.storage && vki_numel(op->dst.ndim, op->dst.shape) > 0) {
+    if (op->base.storage && vki_numel(op->dst.ndim, op->dst.shape) > 0) {
         vk_launch base;
         vk_box_copy(&base, &op->dst, vk_buffer_of(&op->dst), &op->base, vk_buffer_of(&op->base));
         if (op->check_index) {
-            base.flags = plan->fused ? VK_FLAG_FUSED : VK_FLAG_GUARD;
+            base.flags = plan->fused ? VKI_FLAG_FUSED : VKI_FLAG_GUARD;
             launch_index(&base, op, slot);
         }
-        st = vk_launch_prepare(c, &base, &prepared[LAUNCH_BASE]);
+        TRY(vk_launch_prepare(c, &base, &prepared[LAUNCH_BASE]));
     }
-    if (st == VKI_OK && op->check_index) {
+    if (op->check_index) {
         vk_launch copy;
         vk_box_index_copy(&copy, op, plan->gather);
         copy.slot = slot;
-        copy.flags |= plan->fused ? VK_FLAG_FUSED
-                                  : VK_FLAG_GUARD | (plan->winners && !plan->gather ? VK_FLAG_WINNERS : 0);
-        st = vk_launch_prepare(c, &copy, &prepared[LAUNCH_COPY]);
+        copy.flags |= plan->fused ? VKI_FLAG_FUSED
+                                  : VKI_FLAG_GUARD | (plan->winners && !plan->gather ? VKI_FLAG_WINNERS : 0);
+        TRY(vk_launch_prepare(c, &copy, &prepared[LAUNCH_COPY]));
     }
+error:
     return st;
 }
 
@@ -232,8 +229,8 @@ static void record_prepared_call(vk_ctx *c, const vki_copy_op *op, const call_pl
 {
     /* Zero what the kernels count on, in one fill: the status words, duplicate flags and bad
      * values of the whole submission (with its first checked call), and the winner map. */
-    VkDeviceSize from = first_checked ? 0 : VK_SCRATCH_WINNERS_BYTES;
-    VkDeviceSize to = plan->winners ? plan->scratch_bytes : (first_checked ? VK_SCRATCH_WINNERS_BYTES : 0);
+    VkDeviceSize from = first_checked ? 0 : (4 * VKI_SCRATCH_WINNERS);
+    VkDeviceSize to = plan->winners ? plan->scratch_bytes : (first_checked ? (4 * VKI_SCRATCH_WINNERS) : 0);
     if (op->check_index && to > from) {
         c->vk.vkCmdFillBuffer(c->cmd, c->scratch.first.buffer, from, to - from, 0);
         vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
@@ -250,36 +247,39 @@ static void record_prepared_call(vk_ctx *c, const vki_copy_op *op, const call_pl
     }
 }
 
+/* Room for one more pending status in c->pending. */
+static vki_status reserve_pending(vk_ctx *c)
+{
+    vki_status st = VKI_OK;
+    vk_pending *grown = vki_grow(c->pending, &c->pending_cap, c->pending_count + 1, sizeof *grown, 64);
+    if (!grown)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    c->pending = grown;
+error:
+    return st;
+}
+
 /* Records one call into the current submission (submitting first when it is full). A call
  * that fails here has recorded nothing, and the calls recorded before it stay queued. */
 static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
 {
+    vki_status st = VKI_OK;
     call_plan plan;
-    vki_status st = plan_call(c, op, &plan);
-    if (st != VKI_OK)
-        return st;
+    TRY(plan_call(c, op, &plan));
     /* A call needs up to 3 launches, a status slot, and scratch for its winner map. */
-    bool full = c->params_used + LAUNCHES > VK_PARAM_SLOTS || c->descriptor_sets_left < LAUNCHES ||
-                c->pending_count == VK_STATUS_SLOTS || plan.scratch_bytes > c->scratch.size;
-    if (c->recording && full && (st = flush(c)) != VKI_OK)
-        return st;
-    if (plan.scratch_bytes > c->scratch.size &&
-        (st = vk_buffer_reserve(c, &c->scratch, plan.scratch_bytes, VK_MEMORY_DEVICE, true)) != VKI_OK)
-        return st;
-    if (op->check_index && c->pending_count == c->pending_cap) {
-        uint32_t cap = c->pending_cap ? 2 * c->pending_cap : 64;
-        vk_pending *grown = vki_realloc(c->pending, cap * sizeof *grown);
-        if (!grown)
-            return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-        c->pending = grown;
-        c->pending_cap = cap;
-    }
-    if (!c->recording && (st = vk_begin(c)) != VKI_OK)
-        return vk_abandon(c, st);
+    bool full = c->params_used + LAUNCHES > VK_PARAMS_PER_SUBMIT || c->descriptor_sets_left < LAUNCHES ||
+                c->pending_count == VKI_SCRATCH_SLOTS || plan.scratch_bytes > c->scratch.size;
+    if (c->recording && full)
+        TRY(flush(c));
+    if (plan.scratch_bytes > c->scratch.size)
+        TRY(vk_buffer_reserve(c, &c->scratch, plan.scratch_bytes, VK_MEMORY_DEVICE, true));
+    if (op->check_index)
+        TRY(reserve_pending(c));
+    if (!c->recording)
+        TRY(vk_begin(c));
     const uint32_t slot = c->pending_count;
     vk_prepared prepared[LAUNCHES];
-    if ((st = prepare_call(c, op, &plan, slot, prepared)) != VKI_OK)
-        return c->calls_in_submission ? st : vk_abandon(c, st);
+    TRY(prepare_call(c, op, &plan, slot, prepared));
     if (c->calls_in_submission) /* the previous call's writes and scratch reads come first */
         vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
                    VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
@@ -290,98 +290,91 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
     if (op->check_index)
         c->pending[c->pending_count++] =
             (vk_pending){.call = op->batch_call < 0 ? 0 : op->batch_call, .slot = slot};
-    return VKI_OK;
+error:
+    /* A recording that holds no call is ended; one with queued calls goes on. */
+    return st != VKI_OK && !c->calls_in_submission ? vk_abandon(c, st) : st;
+}
+
+/* Notes the first bad index among the statuses of a finished submission's `count` calls. */
+static void read_statuses(vk_ctx *c, uint32_t count)
+{
+    const char *readback = c->readback.first.mapped;
+    for (uint32_t i = 0; i < count; i++) {
+        const vk_pending *p = &c->pending[i];
+        uint32_t status, value[2];
+        memcpy(&status, readback + (size_t)p->slot * 4, 4);
+        if (status == 0 || (c->bad.call >= 0 && c->bad.call <= p->call))
+            continue;
+        memcpy(value, readback + VK_READBACK_VALUES_BYTES + (size_t)p->slot * 8, 8);
+        c->bad = (vki_bad_index){.call = p->call, .position = ~status, /* stored complemented */
+                                 .value = (int64_t)((uint64_t)value[1] << 32 | value[0])};
+    }
 }
 
 /* Submits the recorded calls, waits, and notes the first bad index among them. */
 static vki_status flush(vk_ctx *c)
 {
+    vki_status st = VKI_OK;
     if (!c->recording)
-        return VKI_OK;
+        return st; /* nothing recorded */
     const uint32_t count = c->pending_count;
     if (count > 0) { /* the status words and bad values of the recorded calls */
         vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
         VkBufferCopy regions[2] = {
             {0, 0, (VkDeviceSize)count * 4},
-            {VK_SCRATCH_VALUES_BYTES, VK_READBACK_VALUES_BYTES, (VkDeviceSize)count * 8},
+            {4 * VKI_SCRATCH_VALUES, VK_READBACK_VALUES_BYTES, (VkDeviceSize)count * 8},
         };
         c->vk.vkCmdCopyBuffer(c->cmd, c->scratch.first.buffer, c->readback.first.buffer, 2, regions);
     }
     c->pending_count = 0;
-    vki_status st = vk_submit_wait(c);
-    if (st != VKI_OK)
-        return st;
+    TRY(vk_submit_wait(c));
     c->done_calls = c->queued_calls;
+    c->submitted_since_sync = true;
     if (c->last_kernel_ns >= 0)
         c->batch_ns += c->last_kernel_ns;
-    const char *readback = c->readback.first.mapped;
-    for (uint32_t i = 0; i < count; i++) {
-        const vk_pending *p = &c->pending[i];
-        uint32_t status, value[2];
-        memcpy(&status, readback + (size_t)p->slot * 4, 4);
-        if (status == 0 || (c->bad_call >= 0 && c->bad_call <= p->call))
-            continue;
-        memcpy(value, readback + VK_READBACK_VALUES_BYTES + (size_t)p->slot * 8, 8);
-        c->bad_call = p->call;
-        c->bad_position = ~status; /* the kernels store the complement */
-        c->bad_value = (int64_t)((uint64_t)value[1] << 32 | value[0]);
-    }
-    return VKI_OK;
+    read_statuses(c, count);
+error:
+    return st;
 }
 
-static vki_status vk_index_copy(void *impl, const vki_copy_op *op, int64_t *bad_position,
-                                int64_t *bad_value)
+/* Runs everything recorded, reports the first bad index among the calls since the last sync,
+ * and starts counting positions and GPU time afresh. */
+static vki_status vk_sync(void *impl, vki_bad_index *bad)
 {
     vk_ctx *c = impl;
-    vki_status st = vk_check_lost(c);
-    if (st == VKI_OK)
-        st = record_call(c, op);
-    if (st != VKI_OK || c->batch_open)
-        return st;
-    c->bad_call = -1;
+    vki_status st = VKI_OK;
+    TRY(vk_check_lost(c));
+    TRY(flush(c));
+error:
+    *bad = c->bad;
+    if (c->submitted_since_sync)
+        c->last_kernel_ns = c->batch_ns;
+    c->bad = (vki_bad_index){.call = -1};
     c->batch_ns = 0;
-    if ((st = flush(c)) != VKI_OK)
-        return st;
-    vk_buffer_shrink(c, &c->scratch, VK_KEEP_BYTES);
-    if (c->bad_call < 0)
-        return VKI_OK;
-    *bad_position = c->bad_position;
-    *bad_value = c->bad_value;
-    return VKI_ERROR_INDEX;
-}
-
-static vki_status vk_batch_begin(void *impl)
-{
-    vk_ctx *c = impl;
-    vki_status st = vk_check_lost(c);
-    if (st != VKI_OK)
-        return st;
-    c->batch_open = true;
+    c->submitted_since_sync = false;
     c->queued_calls = c->done_calls = 0;
-    c->bad_call = -1;
-    c->batch_ns = 0;
-    return VKI_OK;
-}
-
-static vki_status vk_batch_end(void *impl, int64_t *bad_call, int64_t *bad_position,
-                               int64_t *bad_value)
-{
-    vk_ctx *c = impl;
-    vki_status st = flush(c);
-    c->batch_open = false;
-    c->last_kernel_ns = c->batch_ns;
     if (!c->recording)
         vk_buffer_shrink(c, &c->scratch, VK_KEEP_BYTES);
-    if (st != VKI_OK || c->bad_call < 0)
-        return st;
-    *bad_call = c->bad_call;
-    *bad_position = c->bad_position;
-    *bad_value = c->bad_value;
-    return VKI_ERROR_INDEX;
+    return st;
 }
 
-static int64_t vk_batch_done(void *impl)
+/* A call of a batch is queued; any other runs now. */
+static vki_status vk_index_copy(void *impl, const vki_copy_op *op, vki_bad_index *bad)
+{
+    vk_ctx *c = impl;
+    vki_status st = VKI_OK;
+    TRY(vk_check_lost(c));
+    TRY(record_call(c, op));
+    if (op->batch_call < 0) {
+        TRY(vk_sync(c, bad));
+        st = bad->call < 0 ? VKI_OK : VKI_ERROR_INDEX;
+    }
+error:
+    return st;
+}
+
+static int64_t vk_done(void *impl)
 {
     const vk_ctx *c = impl;
     return c->done_calls;
@@ -403,7 +396,6 @@ const vki_backend_ops vk_backend_ops = {
     .copy = vk_copy,
     .index_copy = vk_index_copy,
     .last_kernel_ns = vk_last_kernel_ns,
-    .batch_begin = vk_batch_begin,
-    .batch_end = vk_batch_end,
-    .batch_done = vk_batch_done,
+    .sync = vk_sync,
+    .done = vk_done,
 };

@@ -49,9 +49,8 @@ void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_acc
 
 vki_status vk_begin(vk_ctx *c)
 {
-    vki_status st = vk_check_lost(c);
-    if (st != VKI_OK)
-        return st;
+    vki_status st = VKI_OK;
+    TRY(vk_check_lost(c));
     if (!c->fence) { /* the last one could not be reset after its wait: a new one */
         VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         VK(c->vk.vkCreateFence(c->device, &fence, NULL, &c->fence));
@@ -76,7 +75,7 @@ vki_status vk_begin(vk_ctx *c)
         c->vk.vkCmdResetQueryPool(c->cmd, c->timestamps, 0, 2);
         c->vk.vkCmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, c->timestamps, 0);
     }
-done:
+error:
     return st;
 }
 
@@ -89,7 +88,8 @@ vki_status vk_abandon(vk_ctx *c, vki_status st)
     return st;
 }
 
-vki_status vk_submit_wait(vk_ctx *c)
+/* Ends the recording and submits it: when this fails, nothing has run. */
+static vki_status submit(vk_ctx *c)
 {
     vki_status st = VKI_OK;
     if (c->caps.timestamps)
@@ -99,8 +99,7 @@ vki_status vk_submit_wait(vk_ctx *c)
     c->recording = false;
     VK(c->vk.vkEndCommandBuffer(c->cmd));
     /* Whatever the layer said about the recording: the submission must not run. */
-    if ((st = vk_check_validation(c)) != VKI_OK)
-        return st;
+    TRY(vk_check_validation(c));
     VkSubmitInfo submit = {
         .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
         .commandBufferCount = 1,
@@ -108,18 +107,24 @@ vki_status vk_submit_wait(vk_ctx *c)
     };
     VkResult r = VK_TRY(c->vk.vkQueueSubmit(c->queue, 1, &submit, c->fence));
     if (r == VK_ERROR_DEVICE_LOST)
-        return lose(c, r, "vkQueueSubmit");
+        TRY(lose(c, r, "vkQueueSubmit"));
     if (r != VK_SUCCESS) /* nothing was submitted */
-        return vk_fail(r, "vkQueueSubmit", __FILE__, __LINE__);
-    if ((st = vk_check_validation(c)) != VKI_OK) /* the layer skipped the submission */
-        return st;
+        TRY(vk_fail(r, "vkQueueSubmit", __FILE__, __LINE__));
+    TRY(vk_check_validation(c)); /* the layer skipped the submission */
+error:
+    return st;
+}
 
-    /* From here on the device may be writing: wait until it has finished, or lose. */
-    r = VK_TRY(c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
+/* Waits for the submission; from here on the device may be writing, so a wait that fails
+ * (twice) loses the context. */
+static vki_status wait_done(vk_ctx *c)
+{
+    vki_status st = VKI_OK;
+    VkResult r = VK_TRY(c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
     if (r != VK_SUCCESS && r != VK_ERROR_DEVICE_LOST)
         r = VK_TRY(c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
     if (r != VK_SUCCESS)
-        return lose(c, r, "vkWaitForFences");
+        TRY(lose(c, r, "vkWaitForFences"));
     if (VK_TRY(c->vk.vkResetFences(c->device, 1, &c->fence)) != VK_SUCCESS) {
         /* The work is done; only the fence cannot be used again. */
         c->vk.vkDestroyFence(c->device, c->fence, NULL);
@@ -134,7 +139,16 @@ vki_status vk_submit_wait(vk_ctx *c)
         if (r == VK_SUCCESS) /* else the call is done all the same; its time is unknown */
             c->last_kernel_ns = (double)(t[1] - t[0]) * c->props.limits.timestampPeriod;
     }
-    return vk_check_validation(c);
-done:
+    TRY(vk_check_validation(c));
+error:
+    return st;
+}
+
+vki_status vk_submit_wait(vk_ctx *c)
+{
+    vki_status st = VKI_OK;
+    TRY(submit(c));
+    TRY(wait_done(c));
+error:
     return st;
 }

@@ -10,19 +10,16 @@
 #include <stdio.h>
 #include <volk.h>
 
-#include "../internal.h"
+#include "../backend.h"
+#include "../error.h"
 #include "../fault.h"
+#include "../layout.h"
+#include "interface.h"      /* shaders/interface.h: what the C code and the shaders share */
+#include "vk_shader_list.h" /* made by shaders/meson.build: the kernels and variants */
 
-/* Windows per tensor binding in the large-tensor shader variants (see shaders/common.glsl). */
-#define VK_MAX_WINDOWS 8
-/* Bytes of one dispatch's parameter block (a multiple of any minStorageBufferOffsetAlignment). */
-#define VK_PARAM_SLOT 512
-#define VK_MAX_ND 16
-/* Calls whose status one submission can read back (one 32-bit word each). */
-#define VK_STATUS_SLOTS 1024
 /* Descriptor sets per submission, and parameter blocks (one per kernel launch). */
 #define VK_SETS_PER_SUBMIT 256
-#define VK_PARAM_SLOTS 1024
+#define VK_PARAMS_PER_SUBMIT 1024
 /* Reusable buffers (staging, scratch) grown past this by one large call are freed after it. */
 #define VK_KEEP_BYTES ((VkDeviceSize)64 << 20)
 
@@ -55,18 +52,28 @@ typedef struct vk_buffer {
     vk_chunk *more; /* chunks 1 .. chunk_count - 1 */
 } vk_buffer;
 
-typedef enum vk_kernel { VK_KERNEL_CHECK, VK_KERNEL_INDEX_COPY, VK_KERNEL_COUNT } vk_kernel;
+/* The kernels and shader variants compiled at build time (listed in shaders/meson.build). */
+typedef enum vk_kernel {
+#define VK_KERNEL_ENUM(name) VK_KERNEL_##name,
+    VK_KERNELS(VK_KERNEL_ENUM)
+#undef VK_KERNEL_ENUM
+    VK_KERNEL_COUNT
+} vk_kernel;
 
-/* Shader variants compiled at build time (shaders/meson.build). */
 typedef enum vk_variant {
-    VK_VARIANT_W1_NATIVE,
-    VK_VARIANT_W1_ATOMIC,
-    VK_VARIANT_W8_NATIVE,
-    VK_VARIANT_W8_ATOMIC,
-    VK_VARIANT_W8_O64_NATIVE,
-    VK_VARIANT_W8_O64_ATOMIC,
+#define VK_VARIANT_ENUM(name, windowed, off64, native) VK_VARIANT_##name,
+    VK_VARIANTS(VK_VARIANT_ENUM)
+#undef VK_VARIANT_ENUM
     VK_VARIANT_COUNT
 } vk_variant;
+
+/* What a variant is compiled for. */
+typedef struct vk_variant_props {
+    bool windowed, off64, native_subword;
+} vk_variant_props;
+vk_variant_props vk_variant_of(vk_variant variant);
+/* The variant compiled for exactly these properties. */
+vk_variant vk_variant_find(bool windowed, bool off64, bool native_subword);
 
 typedef struct vk_spirv {
     const uint32_t *code;
@@ -140,7 +147,7 @@ typedef struct vk_ctx {
     char lost_reason[256];
     VkDescriptorPool descriptor_pool;
     uint32_t descriptor_sets_left;
-    VkDescriptorSetLayout set_layout[2]; /* [0]: one window, [1]: VK_MAX_WINDOWS */
+    VkDescriptorSetLayout set_layout[2]; /* [0]: one window, [1]: VKI_MAX_WINDOWS */
     VkPipelineLayout pipeline_layout[2];
     VkShaderModule modules[VK_KERNEL_COUNT][VK_VARIANT_COUNT];
     vk_pipeline_entry *pipelines;
@@ -154,13 +161,14 @@ typedef struct vk_ctx {
     VkQueryPool timestamps;
     double last_kernel_ns;
 
-    /* Recorded index_copy calls not yet submitted (all of a batch, or the one current call). */
-    bool batch_open;
+    /* Recorded index_copy calls not yet submitted (a batch's, or the one current call). */
     vk_pending *pending;
-    uint32_t pending_count, pending_cap;
-    int64_t bad_call, bad_position, bad_value; /* first bad index seen since batch_begin */
+    uint32_t pending_count;
+    size_t pending_cap;
+    vki_bad_index bad;        /* the first bad index seen since the last sync */
     int64_t queued_calls, done_calls; /* batch calls recorded, and finished on the device */
-    double batch_ns;
+    double batch_ns;          /* GPU time of the submissions since the last sync */
+    bool submitted_since_sync;
 
     bool validation;
     bool validation_failed;
@@ -168,12 +176,33 @@ typedef struct vk_ctx {
     char validation_message[1024];
 } vk_ctx;
 
-/* ---- vk_device.c ---- */
-void vk_context_destroy(void *impl);
+/* ---- vk_instance.c ---- */
+/* Loads Vulkan and creates the context's instance (with the validation layer and its
+ * messenger when asked); NO_DEVICE with the reason when Vulkan is not usable. */
+vki_status vk_instance_create(vk_ctx *c, bool validation);
 vki_status vk_fail(VkResult r, const char *what, const char *file, int line);
 /* vk_fail that also marks the context lost on VK_ERROR_DEVICE_LOST. */
 vki_status vk_fail_on(vk_ctx *c, VkResult r, const char *what, const char *file, int line);
 const char *vk_result_name(VkResult r);
+
+/* ---- vk_choose.c ---- */
+typedef struct vk_candidate {
+    VkPhysicalDevice physical;
+    VkPhysicalDeviceProperties props;
+    int queue_family;        /* -1: none with compute */
+    const char *unusable;    /* why it cannot be used, or NULL */
+} vk_candidate;
+/* The physical devices and why each is unusable, if it is. An empty list is not an error
+ * here (the caller words it); a failure to allocate or enumerate is. */
+vki_status vk_list_candidates(vk_ctx *c, vk_candidate **out, uint32_t *count);
+/* The device index for a request (see vki_vulkan_request), or -1 with reason filled. */
+int vk_pick_device(const vk_candidate *list, uint32_t count, const char *wanted, bool required,
+                   char *reason, size_t cap);
+const char *vk_device_type_name(int type);
+bool vk_name_contains(const char *name, const char *needle);
+
+/* ---- vk_device.c ---- */
+void vk_context_destroy(void *impl);
 
 /* ---- vk_memory.c ---- */
 typedef enum vk_memory_kind { VK_MEMORY_DEVICE, VK_MEMORY_UPLOAD, VK_MEMORY_READBACK } vk_memory_kind;
@@ -204,6 +233,18 @@ void vk_cmd_copy(vk_ctx *c, const vk_buffer *src, VkDeviceSize src_offset, const
  * of a window size that divides chunk_bytes, so it lies in one chunk). */
 VkDescriptorBufferInfo vk_window(const vk_buffer *b, VkDeviceSize offset, VkDeviceSize window);
 
+/* Binding b of the kernels' descriptor set (shaders/interface.h): its type, and how many
+ * descriptors it holds when tensors are bound in `windows` windows. */
+static inline VkDescriptorType vk_binding_type(uint32_t b)
+{
+    return b == VKI_BINDING_PARAMS ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC
+                                   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+}
+static inline uint32_t vk_binding_descriptors(uint32_t b, uint32_t windows)
+{
+    return b < VKI_BINDING_DST ? 1 : windows;
+}
+
 /* ---- vk_pipelines.c ---- */
 vki_status vk_pipelines_init(vk_ctx *c);
 void vk_pipelines_destroy(vk_ctx *c);
@@ -231,9 +272,9 @@ typedef struct vk_launch {
     int64_t elem_size;
     int nd;
     int axis;                       /* -1: none */
-    int64_t shape[VK_MAX_ND];
-    int64_t dst_strides[VK_MAX_ND]; /* bytes */
-    int64_t src_strides[VK_MAX_ND]; /* bytes */
+    int64_t shape[VKI_MAX_ND];
+    int64_t dst_strides[VKI_MAX_ND]; /* bytes */
+    int64_t src_strides[VKI_MAX_ND]; /* bytes */
     int64_t dst_base, src_base;     /* bytes */
     int64_t index_base, index_stride; /* bytes */
     int64_t n, dim_size;
@@ -260,38 +301,32 @@ void vk_box_copy(vk_launch *l, const vki_view *dst, const vk_buffer *dst_buf,
                  const vki_view *src, const vk_buffer *src_buf);
 /* The copy pass of an index_copy: over source rows (scatter) or destination rows (gather). */
 void vk_box_index_copy(vk_launch *l, const vki_copy_op *op, bool gather);
-bool vk_view_contiguous(const vki_view *v);
-/* A packed row-major view of v's shape at the start of a staging buffer. */
-vki_view vk_packed_like(const vki_view *v);
 
-#define VK_FLAG_GUARD 1u
-#define VK_FLAG_WINNERS 2u
-#define VK_FLAG_INDEX32 4u
-#define VK_FLAG_FUSED 8u
 /* Calls with at most this many indices check them inside the copy kernel (no check pass). */
 #define VK_FUSED_MAX_INDICES 32
-#define VK_MODE_COPY 0u
-#define VK_MODE_SCATTER 1u
-#define VK_MODE_GATHER 2u
-/* Scratch layout (shaders/common.glsl): status words, duplicate flags, bad values (two words
- * each), the winner map. The read-back buffer holds the status words, then the bad values. */
-#define VK_SCRATCH_DUPS_BYTES (4 * VK_STATUS_SLOTS)
-#define VK_SCRATCH_VALUES_BYTES (8 * VK_STATUS_SLOTS)
-#define VK_SCRATCH_WINNERS_BYTES (16 * VK_STATUS_SLOTS)
-#define VK_READBACK_VALUES_BYTES (4 * VK_STATUS_SLOTS)
-#define VK_READBACK_BYTES (12 * VK_STATUS_SLOTS)
+/* The read-back buffer: the status words of a submission's calls, then their bad values. */
+#define VK_READBACK_VALUES_BYTES (4 * VKI_SCRATCH_SLOTS)
+#define VK_READBACK_BYTES (12 * VKI_SCRATCH_SLOTS)
 
 /* A fallible Vulkan call (see src/fault.h: a fault-injection build may fail it instead). */
 #define VK_TRY(call) (vki_fault_vulkan() ? (VkResult)vki_fault_vulkan_result() : (call))
 
-/* Records a VkResult failure and jumps to `done` (one error path per function). */
+/* The backend's one error style: a function that can fail declares `vki_status st = VKI_OK;`,
+ * checks every VkResult with VK() and every vki_status with TRY(), and leaves through its one
+ * `error:` label (success falls through to it too), where whatever it must undo is undone. */
 #define VK(call)                                                                               \
     do {                                                                                       \
         VkResult r_ = VK_TRY(call);                                                            \
         if (r_ != VK_SUCCESS) {                                                                \
             st = vk_fail_on(c, r_, #call, __FILE__, __LINE__);                                 \
-            goto done;                                                                         \
+            goto error;                                                                        \
         }                                                                                      \
+    } while (0)
+#define TRY(expr)                                                                              \
+    do {                                                                                       \
+        st = (expr);                                                                           \
+        if (st != VKI_OK)                                                                      \
+            goto error;                                                                        \
     } while (0)
 
 #endif

@@ -97,7 +97,7 @@ static vki_status allocate(vk_ctx *c, VkDeviceSize bytes, uint32_t type, VkDevic
     VK(c->vk.vkAllocateMemory(c->device, &info, NULL, out));
     c->allocation_count++;
     c->allocated_bytes += bytes;
-done:
+error:
     return st;
 }
 
@@ -115,42 +115,51 @@ static void slab_free(vk_ctx *c, vk_slab *s)
     free(s);
 }
 
+/* A new slab for slots of slot_bytes in memory of the given type, put first in the list. */
+static vki_status slab_new(vk_ctx *c, uint32_t type, VkDeviceSize slot_bytes)
+{
+    vki_status st = VKI_OK;
+    VkDeviceSize bytes = slot_bytes * SLAB_SLOTS_AT_LEAST;
+    if (bytes < SLAB_MIN_BYTES)
+        bytes = round_up(SLAB_MIN_BYTES, slot_bytes);
+    while (bytes > c->max_allocation && bytes > slot_bytes)
+        bytes -= slot_bytes;
+    const uint32_t slots = (uint32_t)(bytes / slot_bytes);
+    vk_slab *s = vki_calloc(1, sizeof *s);
+    uint32_t *stack = s ? vki_malloc(slots * sizeof *stack) : NULL;
+    if (!stack)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    VkDeviceMemory memory;
+    TRY(allocate(c, bytes, type, &memory));
+    *s = (vk_slab){.memory = memory, .type = type, .slot_bytes = slot_bytes,
+                   .slots = slots, .free_slots = stack, .next = c->slabs};
+    c->slabs = s;
+error:
+    if (st != VKI_OK) {
+        free(stack);
+        free(s);
+    }
+    return st;
+}
+
 /* A slot of slot_bytes in memory of the given type: from a slab with room, else a new one. */
 static vki_status slab_take(vk_ctx *c, uint32_t type, VkDeviceSize slot_bytes, vk_chunk *chunk)
 {
+    vki_status st = VKI_OK;
     vk_slab *s = c->slabs;
     while (s && !(s->type == type && s->slot_bytes == slot_bytes && s->used < s->slots))
         s = s->next;
     if (!s) {
-        VkDeviceSize bytes = slot_bytes * SLAB_SLOTS_AT_LEAST;
-        if (bytes < SLAB_MIN_BYTES)
-            bytes = round_up(SLAB_MIN_BYTES, slot_bytes);
-        while (bytes > c->max_allocation && bytes > slot_bytes)
-            bytes -= slot_bytes;
-        s = vki_calloc(1, sizeof *s);
-        uint32_t slots = (uint32_t)(bytes / slot_bytes);
-        uint32_t *stack = s ? vki_malloc(slots * sizeof *stack) : NULL;
-        if (!stack) {
-            free(s);
-            return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-        }
-        VkDeviceMemory memory;
-        vki_status st = allocate(c, bytes, type, &memory);
-        if (st != VKI_OK) {
-            free(stack);
-            free(s);
-            return st;
-        }
-        *s = (vk_slab){.memory = memory, .type = type, .slot_bytes = slot_bytes,
-                       .slots = slots, .free_slots = stack, .next = c->slabs};
-        c->slabs = s;
+        TRY(slab_new(c, type, slot_bytes));
+        s = c->slabs;
     }
     uint32_t slot = s->free_count ? s->free_slots[--s->free_count] : s->fresh++;
     s->used++;
     chunk->memory = s->memory;
     chunk->offset = slot * slot_bytes;
     chunk->slab = s;
-    return VKI_OK;
+error:
+    return st;
 }
 
 static void slab_give_back(vk_ctx *c, vk_chunk *chunk)
@@ -215,27 +224,23 @@ static vki_status chunk_create(vk_ctx *c, VkDeviceSize bytes, vk_memory_kind kin
     VkMemoryRequirements req;
     c->vk.vkGetBufferMemoryRequirements(c->device, k->buffer, &req);
     const int type = memory_type_for(c, req.memoryTypeBits, kind);
-    if (type < 0) {
-        st = vki_fail(VKI_ERROR_VULKAN, "no suitable Vulkan memory type for a buffer");
-        goto done;
-    }
+    if (type < 0)
+        TRY(vki_fail(VKI_ERROR_VULKAN, "no suitable Vulkan memory type for a buffer"));
     VkDeviceSize align = req.alignment > c->props.limits.minStorageBufferOffsetAlignment
                              ? req.alignment : c->props.limits.minStorageBufferOffsetAlignment;
     if (kind == VK_MEMORY_DEVICE && req.size <= SLAB_MAX_SLOT) {
-        if ((st = slab_take(c, (uint32_t)type, slot_size(req.size, align ? align : 1), k)) != VKI_OK)
-            goto done;
+        TRY(slab_take(c, (uint32_t)type, slot_size(req.size, align ? align : 1), k));
     } else {
         /* Mapped memory is flushed and invalidated in whole nonCoherentAtoms. */
         VkDeviceSize size = kind == VK_MEMORY_DEVICE ? req.size
                                                      : round_up(req.size, c->props.limits.nonCoherentAtomSize);
-        if ((st = allocate(c, size, (uint32_t)type, &k->memory)) != VKI_OK)
-            goto done;
+        TRY(allocate(c, size, (uint32_t)type, &k->memory));
         k->bytes_allocated = size;
     }
     VK(c->vk.vkBindBufferMemory(c->device, k->buffer, k->memory, k->offset));
     if (kind != VK_MEMORY_DEVICE)
         VK(c->vk.vkMapMemory(c->device, k->memory, 0, VK_WHOLE_SIZE, 0, &k->mapped));
-done:
+error:
     if (st != VKI_OK)
         chunk_destroy(c, k);
     return st;
@@ -252,6 +257,25 @@ static bool fits_one_buffer(const vk_ctx *c, VkDeviceSize bytes)
     return bytes <= c->max_buffer && bytes <= c->max_allocation;
 }
 
+/* b's chunks of chunk_bytes, for a buffer too large for one VkBuffer or one allocation. */
+static vki_status create_chunks(vk_ctx *c, vk_buffer *b, vk_memory_kind kind)
+{
+    vki_status st = VKI_OK;
+    const uint64_t count = (b->size + c->chunk_bytes - 1) / c->chunk_bytes;
+    b->chunk_bytes = c->chunk_bytes;
+    b->chunk_count = 0;
+    b->more = count > 1 ? vki_calloc(count - 1, sizeof *b->more) : NULL;
+    if (!b->more && count > 1)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    for (uint64_t k = 0; k < count; k++) {
+        VkDeviceSize bytes = k + 1 < count ? c->chunk_bytes : b->size - k * c->chunk_bytes;
+        TRY(chunk_create(c, bytes, kind, vk_chunk_at(b, (uint32_t)k)));
+        b->chunk_count++;
+    }
+error:
+    return st;
+}
+
 vki_status vk_buffer_create(vk_ctx *c, VkDeviceSize size, vk_memory_kind kind, bool single,
                             vk_buffer *out)
 {
@@ -260,37 +284,25 @@ vki_status vk_buffer_create(vk_ctx *c, VkDeviceSize size, vk_memory_kind kind, b
     vki_status st = VKI_ERROR_OUT_OF_DEVICE_MEMORY;
     if (fits_one_buffer(c, b.size)) {
         st = chunk_create(c, b.size, kind, &b.first);
-        b.chunk_count = 1;
+        b.chunk_count = st == VKI_OK;
         b.chunk_bytes = b.size;
     }
     /* Too large for one buffer, or for one allocation once the driver's padding is counted:
      * chunks of chunk_bytes. */
-    if (st == VKI_ERROR_OUT_OF_DEVICE_MEMORY && !single && b.size > c->chunk_bytes) {
-        uint64_t count = (b.size + c->chunk_bytes - 1) / c->chunk_bytes;
-        b.chunk_bytes = c->chunk_bytes;
-        b.chunk_count = 0;
-        b.more = count > 1 ? vki_calloc(count - 1, sizeof *b.more) : NULL;
-        st = b.more || count == 1 ? VKI_OK
-                                  : vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-        for (uint64_t k = 0; k < count && st == VKI_OK; k++) {
-            VkDeviceSize bytes = k + 1 < count ? c->chunk_bytes : b.size - k * c->chunk_bytes;
-            st = chunk_create(c, bytes, kind, vk_chunk_at(&b, (uint32_t)k));
-            if (st == VKI_OK)
-                b.chunk_count++;
-        }
-    } else if (st == VKI_ERROR_OUT_OF_DEVICE_MEMORY && !fits_one_buffer(c, b.size)) {
-        st = vki_fail(VKI_ERROR_OUT_OF_DEVICE_MEMORY,
-                      "%llu bytes is more than one buffer of this device holds "
-                      "(maxBufferSize %llu, maxMemoryAllocationSize %llu)",
-                      (unsigned long long)b.size, (unsigned long long)c->max_buffer,
-                      (unsigned long long)c->max_allocation);
-    }
-    if (st != VKI_OK) {
-        vk_buffer_destroy(c, &b);
-        return st;
-    }
+    if (st == VKI_ERROR_OUT_OF_DEVICE_MEMORY && !single && b.size > c->chunk_bytes)
+        TRY(create_chunks(c, &b, kind));
+    else if (st == VKI_ERROR_OUT_OF_DEVICE_MEMORY && !fits_one_buffer(c, b.size))
+        TRY(vki_fail(VKI_ERROR_OUT_OF_DEVICE_MEMORY,
+                     "%llu bytes is more than one buffer of this device holds "
+                     "(maxBufferSize %llu, maxMemoryAllocationSize %llu)",
+                     (unsigned long long)b.size, (unsigned long long)c->max_buffer,
+                     (unsigned long long)c->max_allocation));
+    TRY(st);
     *out = b;
-    return VKI_OK;
+error:
+    if (st != VKI_OK)
+        vk_buffer_destroy(c, &b);
+    return st;
 }
 
 void vk_buffer_destroy(vk_ctx *c, vk_buffer *b)
@@ -399,7 +411,7 @@ vki_status vk_memory_init(vk_ctx *c)
         p /= 2;
     }
     c->chunk_bytes = p;
-done:
+error:
     return st;
 }
 

@@ -11,18 +11,17 @@
 static vki_status create_layouts(vk_ctx *c, int which, uint32_t windows)
 {
     vki_status st = VKI_OK;
-    VkDescriptorSetLayoutBinding b[5];
-    for (uint32_t i = 0; i < 5; i++)
+    VkDescriptorSetLayoutBinding b[VKI_BINDING_COUNT];
+    for (uint32_t i = 0; i < VKI_BINDING_COUNT; i++)
         b[i] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = i == 0 ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC
-                                     : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .descriptorCount = i < 2 ? 1 : windows,
+            .descriptorType = vk_binding_type(i),
+            .descriptorCount = vk_binding_descriptors(i, windows),
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };
     VkDescriptorSetLayoutCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-        .bindingCount = 5,
+        .bindingCount = VKI_BINDING_COUNT,
         .pBindings = b,
     };
     VK(c->vk.vkCreateDescriptorSetLayout(c->device, &info, NULL, &c->set_layout[which]));
@@ -32,24 +31,23 @@ static vki_status create_layouts(vk_ctx *c, int which, uint32_t windows)
         .pSetLayouts = &c->set_layout[which],
     };
     VK(c->vk.vkCreatePipelineLayout(c->device, &pl, NULL, &c->pipeline_layout[which]));
-done:
+error:
     return st;
 }
 
 vki_status vk_pipelines_init(vk_ctx *c)
 {
-    vki_status st = create_layouts(c, 0, 1);
-    /* The windowed variants need 3 * VK_MAX_WINDOWS + 2 storage buffers in one stage. */
-    c->caps.windows = c->props.limits.maxPerStageDescriptorStorageBuffers >= 3 * VK_MAX_WINDOWS + 2;
-    if (st == VKI_OK && c->caps.windows)
-        st = create_layouts(c, 1, VK_MAX_WINDOWS);
-    if (st != VKI_OK)
-        return st;
+    vki_status st = VKI_OK;
+    TRY(create_layouts(c, 0, 1));
+    /* The windowed variants need 3 * VKI_MAX_WINDOWS + 2 storage buffers in one stage. */
+    c->caps.windows = c->props.limits.maxPerStageDescriptorStorageBuffers >= 3 * VKI_MAX_WINDOWS + 2;
+    if (c->caps.windows)
+        TRY(create_layouts(c, 1, VKI_MAX_WINDOWS));
     /* Enough descriptors for the few sets of one call; the pool is reset after each. */
     const uint32_t sets = VK_SETS_PER_SUBMIT;
     VkDescriptorPoolSize sizes[2] = {
         {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC, sets},
-        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * (1 + 3 * VK_MAX_WINDOWS)},
+        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * (1 + 3 * VKI_MAX_WINDOWS)},
     };
     VkDescriptorPoolCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -59,7 +57,7 @@ vki_status vk_pipelines_init(vk_ctx *c)
     };
     VK(c->vk.vkCreateDescriptorPool(c->device, &info, NULL, &c->descriptor_pool));
     c->descriptor_sets_left = sets;
-done:
+error:
     return st;
 }
 
@@ -82,19 +80,14 @@ void vk_pipelines_destroy(vk_ctx *c)
     }
 }
 
-static bool variant_windowed(uint32_t variant)
-{
-    return variant >= VK_VARIANT_W8_NATIVE;
-}
-
 vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *out)
 {
+    vki_status st = VKI_OK;
     for (size_t i = 0; i < c->pipeline_count; i++)
         if (!memcmp(&c->pipelines[i].key, key, sizeof *key)) {
             *out = c->pipelines[i].pipeline;
-            return VKI_OK;
+            goto error; /* found: st is VKI_OK */
         }
-    vki_status st = VKI_OK;
     VkShaderModule *module = &c->modules[key->kernel][key->variant];
     if (!*module) {
         vk_spirv spv = vk_shader_code((vk_kernel)key->kernel, (vk_variant)key->variant);
@@ -105,12 +98,17 @@ vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *ou
         };
         VK(c->vk.vkCreateShaderModule(c->device, &info, NULL, module));
     }
-    const uint32_t values[6] = {c->workgroup_size, key->elem_size, key->lanes_per_row, key->mode,
-                                key->flags, key->pack ? key->pack : 1};
-    VkSpecializationMapEntry entries[6];
-    for (uint32_t i = 0; i < 6; i++)
+    uint32_t values[VKI_SPEC_COUNT];
+    values[VKI_SPEC_WG] = c->workgroup_size;
+    values[VKI_SPEC_ES] = key->elem_size;
+    values[VKI_SPEC_LPR] = key->lanes_per_row;
+    values[VKI_SPEC_MODE] = key->mode;
+    values[VKI_SPEC_FLAGS] = key->flags;
+    values[VKI_SPEC_PACK] = key->pack ? key->pack : 1;
+    VkSpecializationMapEntry entries[VKI_SPEC_COUNT];
+    for (uint32_t i = 0; i < VKI_SPEC_COUNT; i++)
         entries[i] = (VkSpecializationMapEntry){i, i * 4, 4};
-    VkSpecializationInfo spec = {6, entries, sizeof values, values};
+    VkSpecializationInfo spec = {VKI_SPEC_COUNT, entries, sizeof values, values};
     VkComputePipelineCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {
@@ -120,20 +118,17 @@ vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *ou
             .pName = "main",
             .pSpecializationInfo = &spec,
         },
-        .layout = c->pipeline_layout[variant_windowed(key->variant)],
+        .layout = c->pipeline_layout[vk_variant_of((vk_variant)key->variant).windowed],
     };
-    if (c->pipeline_count == c->pipeline_cap) {
-        size_t cap = c->pipeline_cap ? 2 * c->pipeline_cap : 16;
-        vk_pipeline_entry *grown = vki_realloc(c->pipelines, cap * sizeof *grown);
-        if (!grown)
-            return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-        c->pipelines = grown;
-        c->pipeline_cap = cap;
-    }
+    vk_pipeline_entry *grown = vki_grow(c->pipelines, &c->pipeline_cap, c->pipeline_count + 1,
+                                        sizeof *grown, 16);
+    if (!grown)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    c->pipelines = grown;
     VkPipeline pipeline;
     VK(c->vk.vkCreateComputePipelines(c->device, VK_NULL_HANDLE, 1, &info, NULL, &pipeline));
     c->pipelines[c->pipeline_count++] = (vk_pipeline_entry){*key, pipeline};
     *out = pipeline;
-done:
+error:
     return st;
 }

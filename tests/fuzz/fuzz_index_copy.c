@@ -4,10 +4,11 @@
  * VKI_VALIDATION), and every operation is checked against a model of what PyTorch (and the
  * README) says it must do. Storages are small, filled with random sentinel bytes, and
  * mirrored byte for byte on the host; index_copy_ / index_copy are modelled by the naive
- * reference (tests/reference.c) and rules 1-12 of the README. After every operation (inside a
- * batch: when the input asks for it, and always at vki_batch_end) every byte of every live
- * storage is downloaded through a 1-d view and compared. Any difference in a status, a
- * message or a byte prints the operations of the input and aborts, so libFuzzer records it.
+ * reference (tests/harness/reference.c) and rules 1-12 of the README. After every operation
+ * (inside a batch: when the input asks for it, and always at vki_batch_end) every byte of
+ * every live storage is downloaded through a 1-d view and compared. Any difference in a
+ * status, a message or a byte prints the operations of the input and aborts, so libFuzzer
+ * records it.
  *
  * Input format (a byte that is missing reads as 0):
  *   byte 0      flags: bit 0 = compare every storage after each call inside batches too

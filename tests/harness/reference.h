@@ -1,6 +1,6 @@
 /*
- * The naive reference of index_copy_, for tests only: element by element over host copies
- * of whole storages, so stray writes and aliasing are modelled exactly.
+ * The naive reference of index_copy_, for the tests and vkindex-bench's check: element by
+ * element over host copies of whole storages, so stray writes and aliasing are modelled exactly.
  */
 #ifndef VKI_TESTS_REFERENCE_H
 #define VKI_TESTS_REFERENCE_H
