@@ -79,7 +79,8 @@ typedef struct vki_backend_ops {
     double (*last_kernel_ns)(void *ctx_impl);
     /* Backends that defer work (NULL: every call runs at once). sync runs everything queued
      * and sets *bad to the first queued call with a bad index (bad->call -1: none); it also
-     * reports a context that can no longer run anything. done: how many positions of the
+     * reports a context that can no longer run anything; bad NULL (a batch begins: nothing is
+     * queued) asks only for that. done: how many positions of the
      * open batch (0 .. N-1) the device has finished, so that the front door can release the
      * storages they used. Both restart from position 0 after sync. */
     vki_status (*sync)(void *ctx_impl, vki_bad_index *bad);

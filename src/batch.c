@@ -79,8 +79,8 @@ static vki_status batch_begin(vki_context *ctx)
     if (ctx->batch.open)
         return vki_fail(VKI_ERROR_INVALID_ARGUMENT,
                         "vki_batch_begin: a batch is already open on this context");
-    vki_bad_index bad = {.call = -1}; /* nothing is queued outside a batch */
-    vki_status st = ctx->ops->sync ? ctx->ops->sync(ctx->impl, &bad) : VKI_OK;
+    /* Nothing is queued outside a batch: this only asks whether the context can still run. */
+    vki_status st = ctx->ops->sync ? ctx->ops->sync(ctx->impl, NULL) : VKI_OK;
     if (st == VKI_OK)
         reset(&ctx->batch, true);
     return st;

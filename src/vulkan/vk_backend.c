@@ -330,16 +330,19 @@ static vki_status flush(vk_ctx *c)
     c->pending_count = 0;
     TRY(vk_submit_wait(c));
     c->done_calls = c->queued_calls;
-    c->submitted_since_sync = true;
     if (c->last_kernel_ns >= 0)
         c->batch_ns += c->last_kernel_ns;
+    else
+        c->untimed_since_sync = true;
     read_statuses(c, count);
 error:
     return st;
 }
 
-/* Runs everything recorded, reports the first bad index among the calls since the last sync,
- * and starts counting positions and GPU time afresh. */
+/* Runs everything recorded, reports the first bad index among the calls since the last sync
+ * and their GPU time (-1 if a submission could not be timed), and starts counting positions
+ * and GPU time afresh. bad NULL: a batch begins, nothing is queued; only a lost context is
+ * reported. */
 static vki_status vk_sync(void *impl, vki_bad_index *bad)
 {
     vk_ctx *c = impl;
@@ -347,14 +350,15 @@ static vki_status vk_sync(void *impl, vki_bad_index *bad)
     TRY(vk_check_lost(c));
     TRY(flush(c));
 error:
-    *bad = c->bad;
-    if (c->submitted_since_sync)
-        c->last_kernel_ns = c->batch_ns;
+    if (bad) {
+        *bad = c->bad;
+        c->last_kernel_ns = c->untimed_since_sync ? -1.0 : c->batch_ns;
+    }
     c->bad = (vki_bad_index){.call = -1};
     c->batch_ns = 0;
-    c->submitted_since_sync = false;
+    c->untimed_since_sync = false;
     c->queued_calls = c->done_calls = 0;
-    if (!c->recording)
+    if (!c->recording && !c->lost) /* a lost device may still be using it */
         vk_buffer_shrink(c, &c->scratch, VK_KEEP_BYTES);
     return st;
 }

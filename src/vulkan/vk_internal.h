@@ -168,7 +168,7 @@ typedef struct vk_ctx {
     vki_bad_index bad;        /* the first bad index seen since the last sync */
     int64_t queued_calls, done_calls; /* batch calls recorded, and finished on the device */
     double batch_ns;          /* GPU time of the submissions since the last sync */
-    bool submitted_since_sync;
+    bool untimed_since_sync;  /* a submission since the last sync has no GPU time */
 
     bool validation;
     bool validation_failed;
