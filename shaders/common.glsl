@@ -68,6 +68,7 @@ layout(set = 0, binding = VKI_BINDING_SRC, std430) readonly buffer Src32 { uint 
 layout(set = 0, binding = VKI_BINDING_SRC, std430) readonly buffer Src64 { uvec2 w[]; } src64[VKI_WINDOWS];
 layout(set = 0, binding = VKI_BINDING_SRC, std430) readonly buffer Src128 { uvec4 w[]; } src128[VKI_WINDOWS];
 layout(set = 0, binding = VKI_BINDING_INDEX, std430) readonly buffer Idx32 { uint w[]; } idx32[VKI_WINDOWS];
+layout(set = 0, binding = VKI_BINDING_REPORT, std430) buffer Report { uint report[]; };
 #ifdef VKI_NATIVE_SUBWORD
 layout(set = 0, binding = VKI_BINDING_DST, std430) writeonly buffer Dst8 { uint8_t w[]; } dst8[VKI_WINDOWS];
 layout(set = 0, binding = VKI_BINDING_DST, std430) writeonly buffer Dst16 { uint16_t w[]; } dst16[VKI_WINDOWS];
@@ -190,9 +191,20 @@ uvec2 load_index(uint i)
 
 // Keeps the value of the call's first bad index (at `position`) for the error message: the
 // host reads it after the whole submission, when a later call may have rewritten the index.
+// A recorded operation reports it in its report slot instead, where the first report stays
+// until the host has read it.
 void record_bad_value(uint position)
 {
     uvec2 v = load_index(position);
+    if ((FLAGS & VKI_FLAG_REPORT) != 0u) {
+        const uint r = VKI_REPORT_WORDS * p[VKI_P_REPORT];
+        if (report[r] == 0u) {
+            report[r] = ~position;
+            report[r + 1u] = v.x;
+            report[r + 2u] = v.y;
+        }
+        return;
+    }
     scratch[VKI_SCRATCH_VALUES + 2u * p[VKI_P_SLOT]] = v.x;
     scratch[VKI_SCRATCH_VALUES + 2u * p[VKI_P_SLOT] + 1u] = v.y;
 }

@@ -83,7 +83,8 @@ void main()
     if ((FLAGS & VKI_FLAG_FUSED) != 0u) {
         uint bad = first_bad_index(); // the same answer in every invocation
         if (MODE != VKI_MODE_COPY && gl_GlobalInvocationID.x == 0u) {
-            scratch[p[VKI_P_SLOT]] = bad == VKI_NO_BAD_INDEX ? 0u : ~bad;
+            if ((FLAGS & VKI_FLAG_REPORT) == 0u)
+                scratch[p[VKI_P_SLOT]] = bad == VKI_NO_BAD_INDEX ? 0u : ~bad;
             if (bad != VKI_NO_BAD_INDEX)
                 record_bad_value(bad);
         }

@@ -25,7 +25,8 @@
 #define VKI_BINDING_DST 2
 #define VKI_BINDING_SRC 3
 #define VKI_BINDING_INDEX 4
-#define VKI_BINDING_COUNT 5
+#define VKI_BINDING_REPORT 5  /* recorded operations: their report slots (host-visible)      */
+#define VKI_BINDING_COUNT 6
 #define VKI_MAX_WINDOWS 8     /* windows per tensor binding in the windowed variants           */
 
 /* What the copy kernel does. */
@@ -38,6 +39,9 @@
 #define VKI_FLAG_INDEX32 4u /* index elements are int32 (else int64)                           */
 #define VKI_FLAG_FUSED 8u   /* few indices: every invocation checks them all itself and the
                                scatter writes the call's status word (no check pass)           */
+#define VKI_FLAG_REPORT 16u /* a recorded operation: a bad index is reported in its report slot
+                               p[VKI_P_REPORT] (the first one kept until the host clears it)
+                               instead of the scratch status and values                        */
 
 /* The parameter block of one launch, in 32-bit words; 64-bit values are (low, high) pairs. */
 #define VKI_MAX_ND 16u          /* dims of an iteration box                                    */
@@ -56,7 +60,8 @@
 #define VKI_P_DST_STRIDE (VKI_P_SHAPE + 2u * VKI_MAX_ND)      /* VKI_MAX_ND 64-bit byte strides */
 #define VKI_P_SRC_STRIDE (VKI_P_DST_STRIDE + 2u * VKI_MAX_ND)
 #define VKI_P_SLOT (VKI_P_SRC_STRIDE + 2u * VKI_MAX_ND)        /* the call's status slot        */
-#define VKI_P_WORDS (VKI_P_SLOT + 1u)
+#define VKI_P_REPORT (VKI_P_SLOT + 1u)                        /* its report slot (FLAG_REPORT) */
+#define VKI_P_WORDS (VKI_P_REPORT + 1u)
 #define VKI_PARAM_SLOT_BYTES 512u /* bytes per launch: a multiple of any storage alignment    */
 
 /* Scratch, in 32-bit words: a status word per call of the submission, a "duplicates seen"
@@ -69,6 +74,10 @@
 #define VKI_SCRATCH_VALUES (2u * VKI_SCRATCH_SLOTS)
 #define VKI_SCRATCH_WINNERS (4u * VKI_SCRATCH_SLOTS)
 #define VKI_NO_BAD_INDEX 0xFFFFFFFFu
+
+/* A report slot of a recorded operation, in 32-bit words: ~p for the first bad position p
+ * (0: none), then the value (low, high). The host clears it after reading it. */
+#define VKI_REPORT_WORDS 4u
 
 #if defined(__STDC_VERSION__) /* the C side checks what the shaders rely on */
 _Static_assert(VKI_P_WORDS * 4u <= VKI_PARAM_SLOT_BYTES, "the parameter block outgrew its slot");

@@ -85,6 +85,21 @@ typedef struct vki_backend_ops {
      * storages they used. Both restart from position 0 after sync. */
     vki_status (*sync)(void *ctx_impl, vki_bad_index *bad);
     int64_t (*done)(void *ctx_impl);
+    /* Vulkan interop (NULL on the CPU backend; include/vkindex_vulkan.h says what they do).
+     * Vulkan handles travel as integers and pointers, so that this header needs no Vulkan.
+     * wrap_buffer: a storage over bytes [offset, offset + bytes) of an application's VkBuffer
+     * (checked: alignment); buffer_range: the VkBuffer and range behind a storage; record:
+     * op into a command buffer; record_check: the first recorded operation that met a bad
+     * index since the last check (bad->call -1: none), with its dim and dim size. */
+    vki_status (*wrap_buffer)(void *ctx_impl, uint64_t buffer, uint64_t offset, uint64_t bytes,
+                              void **storage_impl);
+    vki_status (*buffer_range)(void *ctx_impl, void *storage_impl, uint64_t *buffer,
+                               uint64_t *offset, uint64_t *bytes);
+    vki_status (*record)(void *ctx_impl, void *command_buffer, const vki_copy_op *op);
+    vki_status (*record_check)(void *ctx_impl, vki_bad_index *bad, int *dim, int64_t *dim_size);
+    void (*record_release)(void *ctx_impl, void *command_buffer);
+    /* Operations, dispatches, barriers and fills recorded into a command buffer. */
+    void (*record_stats)(void *ctx_impl, void *command_buffer, int64_t counts[4]);
 } vki_backend_ops;
 
 /* The CPU backend: creates its state for `threads` workers (>= 1). */
@@ -101,5 +116,10 @@ typedef struct vki_vulkan_request {
 } vki_vulkan_request;
 vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_backend_ops **ops,
                                      void **impl, char *name, size_t name_cap);
+/* The Vulkan backend on an application's device (include/vkindex_vulkan.h). */
+struct vki_vulkan_device;
+vki_status vki_vulkan_backend_import(const struct vki_vulkan_device *dev,
+                                     const vki_backend_ops **ops, void **impl, char *name,
+                                     size_t name_cap);
 
 #endif

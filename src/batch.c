@@ -14,13 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* PyTorch's message for a bad index value, with `prefix` ("" or "vki_batch_end: call N ..."). */
-static vki_status index_error(const char *prefix, const struct vki_call_info *call,
-                              int64_t value)
+vki_status vki_index_error(const char *prefix, int dim, int64_t dim_size, int64_t value)
 {
     return vki_fail(VKI_ERROR_INDEX,
                     "%sindex_copy_(): index %lld is out of bounds for dimension %d with size %lld",
-                    prefix, (long long)value, call->dim, (long long)call->dim_size);
+                    prefix, (long long)value, dim, (long long)dim_size);
+}
+
+static vki_status index_error(const char *prefix, const struct vki_call_info *call,
+                              int64_t value)
+{
+    return vki_index_error(prefix, call->dim, call->dim_size, value);
 }
 
 static bool keep(vki_batch *b, vki_storage *s, int64_t call)

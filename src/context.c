@@ -4,6 +4,9 @@
  * reference (src/storage.c).
  */
 #include "internal.h"
+#ifdef VKI_HAVE_VULKAN
+#include "vkindex_vulkan.h"
+#endif
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -79,6 +82,17 @@ static vki_status resolve_options(const vki_context_options *opts, resolved_opti
 
 static atomic_uint_fast64_t next_serial = 1;
 
+static vki_context *context_alloc(void)
+{
+    vki_context *ctx = vki_calloc(1, sizeof *ctx);
+    if (ctx) {
+        ctx->refs = 1;
+        ctx->batch.bad.call = -1;
+        ctx->serial = atomic_fetch_add(&next_serial, 1);
+    }
+    return ctx;
+}
+
 static vki_status create_cpu(const resolved_options *r, vki_context *ctx)
 {
     vki_status st = vki_cpu_backend_create(r->threads, &ctx->ops, &ctx->impl);
@@ -97,12 +111,9 @@ vki_status vki_context_create(const vki_context_options *opts, vki_context **out
     vki_status st = resolve_options(opts, &r);
     if (st != VKI_OK)
         return st;
-    vki_context *ctx = vki_calloc(1, sizeof *ctx);
+    vki_context *ctx = context_alloc();
     if (!ctx)
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create: out of host memory");
-    ctx->refs = 1;
-    ctx->batch.bad.call = -1;
-    ctx->serial = atomic_fetch_add(&next_serial, 1);
 
     /* A named device asks for Vulkan unless the CPU backend was asked for explicitly. */
     bool want_vulkan = r.backend == VKI_BACKEND_VULKAN ||
@@ -135,6 +146,35 @@ vki_status vki_context_create(const vki_context_options *opts, vki_context **out
     *out = ctx;
     return VKI_OK;
 }
+
+#ifdef VKI_HAVE_VULKAN
+vki_status vki_context_create_vulkan(const vki_vulkan_device *dev, const vki_context_options *opts,
+                                     vki_context **out)
+{
+    VKI_CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "vki_context_create_vulkan: out is NULL");
+    VKI_CHECK(dev && dev->instance && dev->physical_device && dev->device && dev->queue,
+              VKI_ERROR_INVALID_ARGUMENT,
+              "vki_context_create_vulkan: dev and its instance, physical_device, device and "
+              "queue must be given");
+    VKI_CHECK(!dev->lock_queue == !dev->unlock_queue, VKI_ERROR_INVALID_ARGUMENT,
+              "vki_context_create_vulkan: lock_queue and unlock_queue go together");
+    resolved_options r = {0};
+    vki_status st = resolve_options(opts, &r);
+    if (st != VKI_OK)
+        return st;
+    vki_context *ctx = context_alloc();
+    VKI_CHECK(ctx, VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create_vulkan: out of host memory");
+    st = vki_vulkan_backend_import(dev, &ctx->ops, &ctx->impl, ctx->device_name,
+                                   sizeof ctx->device_name);
+    if (st != VKI_OK) {
+        free(ctx);
+        return st;
+    }
+    ctx->kind = VKI_BACKEND_VULKAN;
+    *out = ctx;
+    return VKI_OK;
+}
+#endif
 
 void vki_context_destroy(vki_context *ctx)
 {

@@ -261,45 +261,98 @@ static vki_status run_call(vki_context *ctx, vki_copy_op *op, const vki_tensor *
     return vki_batch_settle(ctx, op, st, &bad);
 }
 
-/* Everything after the NULL checks, with the written tensor's context entered.
- * out: the written tensor; self: the tensor whose values out starts from (== out in place). */
-static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, int64_t dim,
-                                     const vki_tensor *index, const vki_tensor *source)
+/* The checks of a call and its normalised op (*nothing: no copy and no check to do). */
+static vki_status make_op(const vki_tensor *out, const vki_tensor *self, int64_t dim,
+                          const vki_tensor *index, const vki_tensor *source, vki_copy_op *op,
+                          bool *out_is_self, bool *nothing)
 {
     int d = 0;
     vki_status st = check_call(out, self, dim, index, source, &d);
     if (st != VKI_OK)
         return st;
-    vki_context *ctx = self->storage->ctx;
-    const bool out_is_self = out == self || same_view(out, self);
-    vki_copy_op op = {.dst = view_1d(out), .src = view_1d(source), .index = view_1d(index),
-                      .dim = d, .batch_call = -1};
-    if (!out_is_self)
-        op.base = view_1d(self);
+    *out_is_self = out == self || same_view(out, self);
+    *op = (vki_copy_op){.dst = view_1d(out), .src = view_1d(source), .index = view_1d(index),
+                        .dim = d, .batch_call = -1};
+    if (!*out_is_self)
+        op->base = view_1d(self);
     int64_t slice_numel = 1;
-    for (int k = 0; k < op.dst.ndim; k++)
+    for (int k = 0; k < op->dst.ndim; k++)
         if (k != d)
-            slice_numel *= op.dst.shape[k];
-    op.check_index = vki_numel(index->ndim, index->shape) > 0 && slice_numel > 0;
-    if (!op.check_index && out_is_self) { /* nothing to copy and nothing to check */
+            slice_numel *= op->dst.shape[k];
+    op->check_index = vki_numel(index->ndim, index->shape) > 0 && slice_numel > 0;
+    *nothing = !op->check_index && *out_is_self;
+    return VKI_OK;
+}
+
+/* Everything after the NULL checks, with the written tensor's context entered.
+ * out: the written tensor; self: the tensor whose values out starts from (== out in place). */
+static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, int64_t dim,
+                                     const vki_tensor *index, const vki_tensor *source)
+{
+    vki_copy_op op;
+    bool out_is_self, nothing;
+    vki_status st = make_op(out, self, dim, index, source, &op, &out_is_self, &nothing);
+    if (st != VKI_OK)
+        return st;
+    vki_context *ctx = self->storage->ctx;
+    if (nothing) { /* nothing to copy and nothing to check */
         vki_batch_skip_call(ctx);
         return VKI_OK;
     }
     return run_call(ctx, &op, out, self, index, source, out_is_self);
 }
 
-static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_tensor *self,
-                                  int64_t dim, const vki_tensor *index,
-                                  const vki_tensor *source)
+/* A call recorded into a command buffer (vki_cmd_index_copy_): the same checks, then the
+ * backend records it; what the host path or clones would need is refused. */
+static vki_status record_checked(void *cmd, vki_tensor *out, const vki_tensor *self, int64_t dim,
+                                 const vki_tensor *index, const vki_tensor *source)
+{
+    vki_copy_op op;
+    bool out_is_self, nothing;
+    vki_status st = make_op(out, self, dim, index, source, &op, &out_is_self, &nothing);
+    if (st != VKI_OK || nothing)
+        return st;
+    vki_context *ctx = self->storage->ctx;
+    CHECK(ctx->ops->record, VKI_ERROR_INVALID_ARGUMENT,
+          "vki_cmd_index_copy_: the tensors are on a %s context, not a Vulkan one", ctx->ops->name);
+    CHECK(!spans_intersect(out, source) && !spans_intersect(out, index) &&
+              (out_is_self || !spans_intersect(out, self)) && !vki_may_overlap_itself(&op.dst),
+          VKI_ERROR_UNSUPPORTED,
+          "vki_cmd_index_copy_: an input shares memory with the written tensor, or the written "
+          "tensor's elements overlap each other; clone it first, or use vki_index_copy_");
+    return ctx->ops->record(ctx->impl, cmd, &op);
+}
+
+static vki_status check_args(const char *api, const vki_tensor *out, const vki_tensor *self,
+                             const vki_tensor *index, const vki_tensor *source)
 {
     CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", api, out == self ? "self" : "out");
     CHECK(self, VKI_ERROR_INVALID_ARGUMENT, "%s: self is NULL", api);
     CHECK(index, VKI_ERROR_INVALID_ARGUMENT, "%s: index is NULL", api);
     CHECK(source, VKI_ERROR_INVALID_ARGUMENT, "%s: source is NULL", api);
-    vki_context *ctx = out->storage->ctx;
-    vki_status st = vki_context_enter(ctx, api);
-    return st == VKI_OK ? vki_context_leave(ctx, index_copy_checked(out, self, dim, index, source))
-                        : st;
+    return VKI_OK;
+}
+
+static vki_status index_copy_impl(const char *api, vki_tensor *out, const vki_tensor *self,
+                                  int64_t dim, const vki_tensor *index,
+                                  const vki_tensor *source)
+{
+    vki_status st = check_args(api, out, self, index, source);
+    if (st != VKI_OK || (st = vki_context_enter(out->storage->ctx, api)) != VKI_OK)
+        return st;
+    return vki_context_leave(out->storage->ctx, index_copy_checked(out, self, dim, index, source));
+}
+
+vki_status vki_index_copy_record(const char *api, void *cmd, vki_tensor *out,
+                                 const vki_tensor *self, int64_t dim, const vki_tensor *index,
+                                 const vki_tensor *source)
+{
+    CHECK(cmd, VKI_ERROR_INVALID_ARGUMENT, "%s: cmd is NULL", api);
+    vki_status st = check_args(api, out, self, index, source);
+    if (st != VKI_OK || (st = vki_context_enter(out->storage->ctx, api)) != VKI_OK)
+        return st;
+    return vki_context_leave(out->storage->ctx,
+                             record_checked(cmd, out, self, dim, index, source));
 }
 
 vki_status vki_index_copy_(vki_tensor *self, int64_t dim, const vki_tensor *index,

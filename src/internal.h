@@ -73,12 +73,20 @@ static inline vki_status vki_context_leave(vki_context *ctx, vki_status st)
  * failure's message. */
 vki_status vki_storage_create(vki_context *ctx, uint64_t bytes, const char *fn,
                               vki_storage **out);
+/* The same around a backend allocation made already (an application's buffer); on failure
+ * the allocation is given back to the backend. */
+vki_status vki_storage_adopt(vki_context *ctx, uint64_t bytes, void *impl, const char *fn,
+                             vki_storage **out);
 /* Drops one reference to a storage, freeing it (and its context reference) with the last. */
 void vki_storage_release(vki_storage *s);
 /* Drops one reference to a context, destroying the backend and freeing it with the last. */
 void vki_context_release(vki_context *ctx);
 
 /* ---- tensor.c ---- */
+/* A tensor viewing storage s, with vki_tensor_view's checks (fn names the call). */
+vki_status vki_tensor_over(vki_storage *s, vki_dtype dtype, int ndim, const int64_t *shape,
+                           const int64_t *strides, int64_t offset, const char *fn,
+                           vki_tensor **out);
 /* The descriptor of a tensor as backends see it (see backend.h). */
 vki_view vki_tensor_as_view(const vki_tensor *t);
 /* PyTorch's is_non_overlapping_and_dense, and its internal-overlap test (rule 2: elements, a
@@ -95,7 +103,16 @@ bool vki_may_overlap_itself(const vki_view *v);
 vki_status vki_index_copy_sequential(vki_context *ctx, const vki_copy_op *op,
                                      vki_bad_index *bad);
 
+/* ---- index_copy.c ---- */
+/* A call recorded into a command buffer (the backend's record op): the front door's checks,
+ * then the backend; api names the public call. */
+vki_status vki_index_copy_record(const char *api, void *cmd, vki_tensor *out,
+                                 const vki_tensor *self, int64_t dim, const vki_tensor *index,
+                                 const vki_tensor *source);
+
 /* ---- batch.c: batches, and the one route of a call's bad index ---- */
+/* PyTorch's message for a bad index value, after prefix ("" or "vki_batch_end: call N ..."). */
+vki_status vki_index_error(const char *prefix, int dim, int64_t dim_size, int64_t value);
 /* Ends an open batch (running what it queued) and frees the batch's memory: context destroy. */
 void vki_batch_close(vki_context *ctx);
 /* A call that has nothing to do takes its position all the same. */

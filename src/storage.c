@@ -11,14 +11,20 @@
 vki_status vki_storage_create(vki_context *ctx, uint64_t bytes, const char *fn,
                               vki_storage **out)
 {
+    void *impl;
+    vki_status st = ctx->ops->storage_create(ctx->impl, bytes, &impl);
+    return st == VKI_OK ? vki_storage_adopt(ctx, bytes, impl, fn, out) : vki_fail_in(fn, st);
+}
+
+vki_status vki_storage_adopt(vki_context *ctx, uint64_t bytes, void *impl, const char *fn,
+                             vki_storage **out)
+{
     vki_storage *s = vki_calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        ctx->ops->storage_destroy(ctx->impl, impl);
         return vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
-    vki_status st = ctx->ops->storage_create(ctx->impl, bytes, &s->impl);
-    if (st != VKI_OK) {
-        free(s);
-        return vki_fail_in(fn, st);
     }
+    s->impl = impl;
     s->refs = 1;
     s->ctx = ctx;
     s->bytes = bytes;

@@ -132,10 +132,10 @@ vki_status vki_tensor_create(vki_context *ctx, vki_dtype dtype, int ndim, const 
     return st == VKI_OK ? vki_context_leave(ctx, tensor_create(ctx, dtype, ndim, shape, out)) : st;
 }
 
-static vki_status tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
-                              const int64_t *strides, int64_t offset, vki_tensor **out)
+vki_status vki_tensor_over(vki_storage *storage, vki_dtype dtype, int ndim, const int64_t *shape,
+                           const int64_t *strides, int64_t offset, const char *fn,
+                           vki_tensor **out)
 {
-    static const char fn[] = "vki_tensor_view";
     CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     vki_status st = check_shape(fn, ndim, shape);
     if (st != VKI_OK)
@@ -154,7 +154,7 @@ static vki_status tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
 
     /* The last element, offset + sum((size - 1) * stride), must lie inside the storage, and
      * the element count (a zero stride repeats elements) must have a 64-bit byte size. */
-    uint64_t es = vki_dtype_size(base->dtype), last = (uint64_t)offset, end_bytes, numel = 1;
+    uint64_t es = vki_dtype_size(dtype), last = (uint64_t)offset, end_bytes, numel = 1;
     bool empty = false, ok = true;
     for (int k = 0; k < ndim; k++)
         ok = ok && vki_mul_u64(numel, (uint64_t)shape[k], &numel);
@@ -170,13 +170,13 @@ static vki_status tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
     }
     if (!empty) {
         ok = ok && vki_add_u64(last, 1, &end_bytes) && vki_mul_u64(end_bytes, es, &end_bytes);
-        CHECK(ok && end_bytes <= base->storage->bytes, VKI_ERROR_INVALID_ARGUMENT,
+        CHECK(ok && end_bytes <= storage->bytes, VKI_ERROR_INVALID_ARGUMENT,
               "%s: the view reaches outside its storage (storage of %llu bytes, view of shape "
               "%d-d with offset %lld needs %s bytes)",
-              fn, (unsigned long long)base->storage->bytes, ndim, (long long)offset,
+              fn, (unsigned long long)storage->bytes, ndim, (long long)offset,
               ok ? "more" : "more than 2^64");
     }
-    vki_tensor *t = tensor_alloc(base->storage, base->dtype, ndim, shape, strides, offset);
+    vki_tensor *t = tensor_alloc(storage, dtype, ndim, shape, strides, offset);
     CHECK(t, VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
     *out = t;
     return VKI_OK;
@@ -188,7 +188,9 @@ vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
     CHECK(base, VKI_ERROR_INVALID_ARGUMENT, "vki_tensor_view: base is NULL");
     vki_context *ctx = base->storage->ctx;
     vki_status st = vki_context_enter(ctx, "vki_tensor_view");
-    return st == VKI_OK ? vki_context_leave(ctx, tensor_view(base, ndim, shape, strides, offset, out))
+    return st == VKI_OK ? vki_context_leave(ctx, vki_tensor_over(base->storage, base->dtype, ndim,
+                                                                 shape, strides, offset,
+                                                                 "vki_tensor_view", out))
                         : st;
 }
 

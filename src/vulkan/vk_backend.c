@@ -21,12 +21,6 @@
 
 static const uint32_t compute_rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
 
-static void compute_to_compute(vk_ctx *c)
-{
-    vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-               VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
-}
-
 static vki_status flush(vk_ctx *c);
 
 /* ---- storage and transfers ---- */
@@ -81,7 +75,7 @@ static vki_status vk_transfer(vk_ctx *c, const vki_view *v, const void *in, void
         vk_box_copy(&l, &packed, &c->staging, v, vk_buffer_of(v));
     TRY(vk_begin(c));
     if (!contiguous)
-        TRY(vk_launch_prepare(c, &l, &prepared));
+        TRY(vk_launch_prepare(c, &c->run, &l, &prepared));
     if (to_device)
         vk_buffer_write(&c->staging, 0, in, bytes);
     const VkDeviceSize at = (VkDeviceSize)(v->offset * v->elem_size);
@@ -90,7 +84,7 @@ static vki_status vk_transfer(vk_ctx *c, const vki_view *v, const void *in, void
     else if (contiguous)
         vk_cmd_copy(c, vk_buffer_of(v), at, &c->staging, 0, bytes);
     else
-        vk_launch_dispatch(c, &prepared);
+        vk_launch_dispatch(c, c->cmd, &prepared);
     TRY(vk_submit_wait(c));
     if (!to_device)
         vk_buffer_read(&c->staging, 0, out, bytes);
@@ -120,8 +114,8 @@ static vki_status vk_copy(void *impl, const vki_view *dst, const vki_view *src)
     vk_prepared prepared;
     vk_box_copy(&l, dst, vk_buffer_of(dst), src, vk_buffer_of(src));
     TRY(vk_begin(c));
-    TRY(vk_launch_prepare(c, &l, &prepared));
-    vk_launch_dispatch(c, &prepared);
+    TRY(vk_launch_prepare(c, &c->run, &l, &prepared));
+    vk_launch_dispatch(c, c->cmd, &prepared);
     TRY(vk_submit_wait(c));
 error:
     return vk_abandon(c, st);
@@ -129,15 +123,7 @@ error:
 
 /* ---- index_copy ---- */
 
-/* How a call runs, decided before anything is recorded. */
-typedef struct call_plan {
-    bool fused;                 /* no check pass: the copy kernel checks the indices itself */
-    bool winners;               /* a check pass builds the winner map (the last writer of a slot) */
-    bool gather;                /* the copy walks destination rows through the winner map */
-    VkDeviceSize scratch_bytes; /* what the call's kernels use of scratch */
-} call_plan;
-
-static vki_status plan_call(const vk_ctx *c, const vki_copy_op *op, call_plan *p)
+vki_status vk_plan_call(const vk_ctx *c, const vki_copy_op *op, vk_call_plan *p)
 {
     vki_status st = VKI_OK;
     const int64_t n = op->index.shape[0], dim_size = op->dst.shape[op->dim];
@@ -145,7 +131,7 @@ static vki_status plan_call(const vk_ctx *c, const vki_copy_op *op, call_plan *p
         TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
                      "index_copy_: the Vulkan backend takes fewer than 2^31 indices and "
                      "destination slots (got %lld and %lld)", (long long)n, (long long)dim_size));
-    *p = (call_plan){.fused = op->check_index && n <= VK_FUSED_MAX_INDICES};
+    *p = (vk_call_plan){.fused = op->check_index && n <= VK_FUSED_MAX_INDICES};
     p->winners = op->check_index && n > 1 && !p->fused;
     const VkDeviceSize map_end = (4 * VKI_SCRATCH_WINNERS) + (VkDeviceSize)dim_size * 4;
     if (p->winners && map_end > c->window_bytes) {
@@ -185,14 +171,15 @@ static void launch_index(vk_launch *l, const vki_copy_op *op, uint32_t slot)
         l->flags |= VKI_FLAG_INDEX32;
 }
 
-enum { LAUNCH_CHECK, LAUNCH_BASE, LAUNCH_COPY, LAUNCHES };
+enum { LAUNCH_CHECK, LAUNCH_BASE, LAUNCH_COPY, LAUNCHES = VK_CALL_LAUNCHES };
 
-/* Prepares the call's launches: the check pass (unless fused), the base copy (out of place),
- * the copy pass. Records nothing. */
-static vki_status prepare_call(vk_ctx *c, const vki_copy_op *op, const call_plan *plan,
-                               uint32_t slot, vk_prepared *prepared)
+vki_status vk_prepare_call(vk_ctx *c, vk_arena *arena, const vki_copy_op *op,
+                           const vk_call_plan *plan, uint32_t slot, uint32_t report,
+                           vk_prepared *prepared)
 {
     vki_status st = VKI_OK;
+    /* A recorded call (report != VK_NO_REPORT) reports a bad index in its report slot. */
+    const uint32_t reporting = report != VK_NO_REPORT ? VKI_FLAG_REPORT : 0;
     for (int i = 0; i < LAUNCHES; i++)
         prepared[i] = (vk_prepared){0};
     if (op->check_index && !plan->fused) {
@@ -200,31 +187,48 @@ static vki_status prepare_call(vk_ctx *c, const vki_copy_op *op, const call_plan
                            .elem_size = 4, .nd = 1, .shape = {1}, .dst = vk_buffer_of(&op->dst),
                            .src = vk_buffer_of(&op->src), .axis = -1};
         launch_index(&check, op, slot);
-        TRY(vk_launch_prepare(c, &check, &prepared[LAUNCH_CHECK]));
+        TRY(vk_launch_prepare(c, arena, &check, &prepared[LAUNCH_CHECK]));
     }
     if (op->base.storage && vki_numel(op->dst.ndim, op->dst.shape) > 0) {
         vk_launch base;
         vk_box_copy(&base, &op->dst, vk_buffer_of(&op->dst), &op->base, vk_buffer_of(&op->base));
         if (op->check_index) {
-            base.flags = plan->fused ? VKI_FLAG_FUSED : VKI_FLAG_GUARD;
+            base.flags = (plan->fused ? VKI_FLAG_FUSED : VKI_FLAG_GUARD) | reporting;
             launch_index(&base, op, slot);
+            base.report = report;
         }
-        TRY(vk_launch_prepare(c, &base, &prepared[LAUNCH_BASE]));
+        TRY(vk_launch_prepare(c, arena, &base, &prepared[LAUNCH_BASE]));
     }
     if (op->check_index) {
         vk_launch copy;
         vk_box_index_copy(&copy, op, plan->gather);
         copy.slot = slot;
-        copy.flags |= plan->fused ? VKI_FLAG_FUSED
-                                  : VKI_FLAG_GUARD | (plan->winners && !plan->gather ? VKI_FLAG_WINNERS : 0);
-        TRY(vk_launch_prepare(c, &copy, &prepared[LAUNCH_COPY]));
+        copy.report = report;
+        copy.flags |= reporting | (plan->fused ? VKI_FLAG_FUSED
+                                               : VKI_FLAG_GUARD | (plan->winners && !plan->gather
+                                                                       ? VKI_FLAG_WINNERS : 0));
+        TRY(vk_launch_prepare(c, arena, &copy, &prepared[LAUNCH_COPY]));
     }
 error:
     return st;
 }
 
+void vk_dispatch_call(vk_ctx *c, VkCommandBuffer cmd, const vk_prepared *prepared)
+{
+    bool any = false;
+    for (int i = 0; i < LAUNCHES; i++) {
+        if (!prepared[i].groups)
+            continue;
+        if (any)
+            vk_barrier_on(c, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
+        vk_launch_dispatch(c, cmd, &prepared[i]);
+        any = true;
+    }
+}
+
 /* Records a prepared call: the scratch fill, then its launches with barriers between them. */
-static void record_prepared_call(vk_ctx *c, const vki_copy_op *op, const call_plan *plan,
+static void record_prepared_call(vk_ctx *c, const vki_copy_op *op, const vk_call_plan *plan,
                                  const vk_prepared *prepared, bool first_checked)
 {
     /* Zero what the kernels count on, in one fill: the status words, duplicate flags and bad
@@ -236,25 +240,14 @@ static void record_prepared_call(vk_ctx *c, const vki_copy_op *op, const call_pl
         vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
     }
-    bool any = false;
-    for (int i = 0; i < LAUNCHES; i++) {
-        if (!prepared[i].groups)
-            continue;
-        if (any)
-            compute_to_compute(c);
-        vk_launch_dispatch(c, &prepared[i]);
-        any = true;
-    }
+    vk_dispatch_call(c, c->cmd, prepared);
 }
 
 /* Room for one more pending status in c->pending. */
 static vki_status reserve_pending(vk_ctx *c)
 {
     vki_status st = VKI_OK;
-    vk_pending *grown = vki_grow(c->pending, &c->pending_cap, c->pending_count + 1, sizeof *grown, 64);
-    if (!grown)
-        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
-    c->pending = grown;
+    VK_GROW(c->pending, c->pending_cap, c->pending_count + 1, 64);
 error:
     return st;
 }
@@ -264,10 +257,10 @@ error:
 static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
 {
     vki_status st = VKI_OK;
-    call_plan plan;
-    TRY(plan_call(c, op, &plan));
+    vk_call_plan plan;
+    TRY(vk_plan_call(c, op, &plan));
     /* A call needs up to 3 launches, a status slot, and scratch for its winner map. */
-    bool full = c->params_used + LAUNCHES > VK_PARAMS_PER_SUBMIT || c->descriptor_sets_left < LAUNCHES ||
+    bool full = c->run.params_used + LAUNCHES > VK_PARAMS_PER_SUBMIT || c->run.sets_left < LAUNCHES ||
                 c->pending_count == VKI_SCRATCH_SLOTS || plan.scratch_bytes > c->scratch.size;
     if (c->recording && full)
         TRY(flush(c));
@@ -279,7 +272,7 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
         TRY(vk_begin(c));
     const uint32_t slot = c->pending_count;
     vk_prepared prepared[LAUNCHES];
-    TRY(prepare_call(c, op, &plan, slot, prepared));
+    TRY(vk_prepare_call(c, &c->run, op, &plan, slot, VK_NO_REPORT, prepared));
     if (c->calls_in_submission) /* the previous call's writes and scratch reads come first */
         vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
                    VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
@@ -402,4 +395,10 @@ const vki_backend_ops vk_backend_ops = {
     .last_kernel_ns = vk_last_kernel_ns,
     .sync = vk_sync,
     .done = vk_done,
+    .wrap_buffer = vk_wrap_buffer,
+    .buffer_range = vk_buffer_range,
+    .record = vk_record_index_copy,
+    .record_check = vk_record_check,
+    .record_release = vk_record_release,
+    .record_stats = vk_record_stats,
 };

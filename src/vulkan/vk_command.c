@@ -36,15 +36,22 @@ static vki_status lose(vk_ctx *c, VkResult r, const char *what)
                     "can no longer be used", what, vk_result_name(r));
 }
 
-void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
-                VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+void vk_barrier_on(vk_ctx *c, VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
+                   VkAccessFlags src_access, VkPipelineStageFlags dst_stage,
+                   VkAccessFlags dst_access)
 {
     VkMemoryBarrier b = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
         .srcAccessMask = src_access,
         .dstAccessMask = dst_access,
     };
-    c->vk.vkCmdPipelineBarrier(c->cmd, src_stage, dst_stage, 0, 1, &b, 0, NULL, 0, NULL);
+    c->vk.vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &b, 0, NULL, 0, NULL);
+}
+
+void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+    vk_barrier_on(c, c->cmd, src_stage, src_access, dst_stage, dst_access);
 }
 
 vki_status vk_begin(vk_ctx *c)
@@ -55,9 +62,9 @@ vki_status vk_begin(vk_ctx *c)
         VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         VK(c->vk.vkCreateFence(c->device, &fence, NULL, &c->fence));
     }
-    VK(c->vk.vkResetDescriptorPool(c->device, c->descriptor_pool, 0));
-    c->descriptor_sets_left = VK_SETS_PER_SUBMIT;
-    c->params_used = 0;
+    VK(c->vk.vkResetDescriptorPool(c->device, c->run.pool, 0));
+    c->run.sets_left = VK_SETS_PER_SUBMIT;
+    c->run.params_used = 0;
     c->calls_in_submission = 0;
     VkCommandBufferBeginInfo begin = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
@@ -105,7 +112,11 @@ static vki_status submit(vk_ctx *c)
         .commandBufferCount = 1,
         .pCommandBuffers = &c->cmd,
     };
+    if (c->lock_queue) /* an application's queue, which its own threads may use */
+        c->lock_queue(c->queue_user);
     VkResult r = VK_TRY(c->vk.vkQueueSubmit(c->queue, 1, &submit, c->fence));
+    if (c->unlock_queue)
+        c->unlock_queue(c->queue_user);
     if (r == VK_ERROR_DEVICE_LOST)
         TRY(lose(c, r, "vkQueueSubmit"));
     if (r != VK_SUCCESS) /* nothing was submitted */

@@ -4,6 +4,7 @@
  * and the buffers every call uses; the backend's creation and destruction.
  */
 #include "vk_internal.h"
+#include "vkindex_vulkan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,9 +109,16 @@ static vki_status create_logical(vk_ctx *c)
         .pQueueCreateInfos = &queue,
     };
     VK(c->in.vkCreateDevice(c->physical, &info, NULL, &c->device));
-    volkLoadDeviceTable(&c->vk, c->device);
+    TRY(vk_load_device_functions(c));
     c->vk.vkGetDeviceQueue(c->device, c->queue_family, 0, &c->queue);
 error:
+    if (st != VKI_OK && c->device) { /* destroy cannot use a table that is not complete */
+        PFN_vkDestroyDevice destroy =
+            (PFN_vkDestroyDevice)c->in.vkGetDeviceProcAddr(c->device, "vkDestroyDevice");
+        if (destroy)
+            destroy(c->device, NULL);
+        c->device = VK_NULL_HANDLE;
+    }
     return st;
 }
 
@@ -145,12 +153,10 @@ error:
     return st;
 }
 
-/* Everything a context needs on the chosen device; vk_context_destroy undoes a part. */
-static vki_status create_device(vk_ctx *c, const vk_candidate *cd)
+/* What every context needs on its device once the device exists. */
+static vki_status create_resources(vk_ctx *c)
 {
     vki_status st = VKI_OK;
-    TRY(read_device(c, cd));
-    TRY(create_logical(c));
     TRY(create_commands(c));
     TRY(vk_memory_init(c));
     TRY(vk_pipelines_init(c));
@@ -158,6 +164,20 @@ static vki_status create_device(vk_ctx *c, const vk_candidate *cd)
                          VK_MEMORY_UPLOAD, true, &c->params));
     TRY(vk_buffer_create(c, VK_READBACK_BYTES, VK_MEMORY_READBACK, true, &c->readback));
     TRY(vk_buffer_create(c, 4096, VK_MEMORY_DEVICE, true, &c->scratch));
+    TRY(vk_buffer_create(c, 16, VK_MEMORY_DEVICE, true, &c->no_report));
+    c->run.params = &c->params;
+    c->run.report = (VkDescriptorBufferInfo){c->no_report.first.buffer, 0, VK_WHOLE_SIZE};
+error:
+    return st;
+}
+
+/* Everything a context needs on the chosen device; vk_context_destroy undoes a part. */
+static vki_status create_device(vk_ctx *c, const vk_candidate *cd)
+{
+    vki_status st = VKI_OK;
+    TRY(read_device(c, cd));
+    TRY(create_logical(c));
+    TRY(create_resources(c));
 error:
     return st;
 }
@@ -167,10 +187,15 @@ void vk_context_destroy(void *impl)
     vk_ctx *c = impl;
     c->destroying = true;
     if (c->device) {
-        c->vk.vkDeviceWaitIdle(c->device);
+        /* Every submission of ours has been waited for; on an application's device waiting
+         * for it all would need its queues (and the application may be using them). */
+        if (!c->imported)
+            c->vk.vkDeviceWaitIdle(c->device);
+        vk_record_destroy_all(c);
         vk_buffer_destroy(c, &c->params);
         vk_buffer_destroy(c, &c->readback);
         vk_buffer_destroy(c, &c->scratch);
+        vk_buffer_destroy(c, &c->no_report);
         vk_buffer_destroy(c, &c->staging);
         vk_memory_destroy(c);
         vk_pipelines_destroy(c);
@@ -181,7 +206,12 @@ void vk_context_destroy(void *impl)
             c->vk.vkDestroyFence(c->device, c->fence, NULL);
         if (c->command_pool)
             c->vk.vkDestroyCommandPool(c->device, c->command_pool, NULL);
-        c->vk.vkDestroyDevice(c->device, NULL);
+        if (!c->imported)
+            c->vk.vkDestroyDevice(c->device, NULL);
+    }
+    if (c->imported) {
+        free(c);
+        return;
     }
     if (c->messenger)
         c->in.vkDestroyDebugUtilsMessengerEXT(c->instance, c->messenger, NULL);
@@ -189,8 +219,6 @@ void vk_context_destroy(void *impl)
         c->in.vkDestroyInstance(c->instance, NULL);
     free(c);
 }
-
-extern const vki_backend_ops vk_backend_ops;
 
 vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_backend_ops **ops,
                                      void **impl, char *name, size_t name_cap)
@@ -215,6 +243,94 @@ vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_ba
     *impl = c;
 error:
     free(list);
+    if (st != VKI_OK && c)
+        vk_context_destroy(c);
+    return st;
+}
+
+/* What an application enabled, from the feature chain it created its device with: the
+ * optional paths are used only where the feature is both supported and enabled. */
+static void enabled_caps(const VkPhysicalDeviceFeatures2 *chain, vk_caps *caps)
+{
+    bool s8 = false, s16 = false, i64 = false;
+    for (const VkBaseInStructure *p = (const VkBaseInStructure *)chain; p; p = p->pNext) {
+        switch (p->sType) {
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2:
+            i64 = i64 || ((const VkPhysicalDeviceFeatures2 *)p)->features.shaderInt64;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES:
+            s16 = s16 || ((const VkPhysicalDeviceVulkan11Features *)p)->storageBuffer16BitAccess;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES:
+            s8 = s8 || ((const VkPhysicalDeviceVulkan12Features *)p)->storageBuffer8BitAccess;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES:
+            s16 = s16 || ((const VkPhysicalDevice16BitStorageFeatures *)p)->storageBuffer16BitAccess;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES:
+            s8 = s8 || ((const VkPhysicalDevice8BitStorageFeatures *)p)->storageBuffer8BitAccess;
+            break;
+        default:
+            break;
+        }
+    }
+    caps->native_subword = caps->native_subword && s8 && s16;
+    caps->int64 = caps->int64 && i64;
+}
+
+/* The application's physical device as a candidate: Vulkan 1.2 and a compute family. */
+static vki_status import_candidate(vk_ctx *c, const vki_vulkan_device *dev, vk_candidate *cd)
+{
+    vki_status st = VKI_OK;
+    *cd = (vk_candidate){.physical = dev->physical_device, .queue_family = (int)dev->queue_family};
+    c->in.vkGetPhysicalDeviceProperties(cd->physical, &cd->props);
+    if (cd->props.apiVersion < VK_API_VERSION_1_2 || dev->api_version < VK_API_VERSION_1_2)
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
+                     "vki_context_create_vulkan: vkindex needs Vulkan 1.2 (device %u.%u, "
+                     "instance %u.%u)", VK_API_VERSION_MAJOR(cd->props.apiVersion),
+                     VK_API_VERSION_MINOR(cd->props.apiVersion),
+                     VK_API_VERSION_MAJOR(dev->api_version), VK_API_VERSION_MINOR(dev->api_version)));
+    uint32_t nq = 0;
+    c->in.vkGetPhysicalDeviceQueueFamilyProperties(cd->physical, &nq, NULL);
+    VkQueueFamilyProperties *q = vki_calloc(nq ? nq : 1, sizeof *q);
+    if (!q)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create_vulkan: out of host memory"));
+    c->in.vkGetPhysicalDeviceQueueFamilyProperties(cd->physical, &nq, q);
+    const bool compute = dev->queue_family < nq && (q[dev->queue_family].queueFlags & VK_QUEUE_COMPUTE_BIT);
+    free(q);
+    if (!compute)
+        TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                     "vki_context_create_vulkan: queue family %u has no compute", dev->queue_family));
+error:
+    return st;
+}
+
+vki_status vki_vulkan_backend_import(const vki_vulkan_device *dev, const vki_backend_ops **ops,
+                                     void **impl, char *name, size_t name_cap)
+{
+    vki_status st = VKI_OK;
+    vk_ctx *c = vki_calloc(1, sizeof *c);
+    if (!c)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create_vulkan: out of host memory"));
+    *c = (vk_ctx){.bad = {.call = -1}, .imported = true, .instance = dev->instance,
+                  .lock_queue = dev->lock_queue, .unlock_queue = dev->unlock_queue,
+                  .queue_user = dev->queue_user};
+    TRY(vk_load_instance_functions(c, dev->get_instance_proc_addr));
+    vk_candidate cd;
+    TRY(import_candidate(c, dev, &cd));
+    TRY(read_device(c, &cd));
+    enabled_caps(dev->enabled_features, &c->caps);
+    c->device = dev->device;
+    if ((st = vk_load_device_functions(c)) != VKI_OK) {
+        c->device = VK_NULL_HANDLE; /* nothing of ours on it yet, and no table to destroy with */
+        goto error;
+    }
+    c->queue = dev->queue;
+    TRY(create_resources(c));
+    snprintf(name, name_cap, "%s", c->props.deviceName);
+    *ops = &vk_backend_ops;
+    *impl = c;
+error:
     if (st != VKI_OK && c)
         vk_context_destroy(c);
     return st;

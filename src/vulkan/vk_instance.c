@@ -133,18 +133,35 @@ error:
     return st;
 }
 
-/* The context's own instance functions; nothing global is written after the one-time
- * initialisation (volk's loader functions, and its vkGetDeviceProcAddr: the loader's
- * trampoline, the same for every instance and device). */
-static void load_instance_functions(vk_ctx *c)
+vki_status vk_load_instance_functions(vk_ctx *c, PFN_vkGetInstanceProcAddr gipa)
 {
-#define LOAD_INSTANCE_FUNCTION(name) c->in.name = (PFN_##name)vkGetInstanceProcAddr(c->instance, #name);
+    vki_status st = VKI_OK;
+    if (!gipa && !load_vulkan())
+        TRY(vki_fail(VKI_ERROR_NO_DEVICE,
+                     "no Vulkan loader: libvulkan.so.1 could not be loaded (install libvulkan1 "
+                     "and a Vulkan driver)"));
+    if (!gipa)
+        gipa = vkGetInstanceProcAddr; /* the loader's, which volk looked up */
+#define LOAD_INSTANCE_FUNCTION(name) c->in.name = (PFN_##name)gipa(c->instance, #name);
     VK_INSTANCE_FUNCTIONS(LOAD_INSTANCE_FUNCTION)
 #undef LOAD_INSTANCE_FUNCTION
-    pthread_mutex_lock(&volk_lock);
-    if (!vkGetDeviceProcAddr)
-        vkGetDeviceProcAddr = c->in.vkGetDeviceProcAddr;
-    pthread_mutex_unlock(&volk_lock);
+    if (!c->in.vkGetDeviceProcAddr || !c->in.vkGetPhysicalDeviceProperties2)
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED, "the instance does not provide Vulkan 1.1 functions "
+                                            "(vkGetPhysicalDeviceProperties2)"));
+error:
+    return st;
+}
+
+vki_status vk_load_device_functions(vk_ctx *c)
+{
+    vki_status st = VKI_OK;
+#define LOAD_DEVICE_FUNCTION(name)                                                             \
+    if (!(c->vk.name = (PFN_##name)c->in.vkGetDeviceProcAddr(c->device, #name)))               \
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED, "the device does not provide %s", #name));
+    VK_DEVICE_FUNCTIONS(LOAD_DEVICE_FUNCTION)
+#undef LOAD_DEVICE_FUNCTION
+error:
+    return st;
 }
 
 vki_status vk_instance_create(vk_ctx *c, bool validation)
@@ -193,7 +210,7 @@ vki_status vk_instance_create(vk_ctx *c, bool validation)
         TRY(vk_fail(r, "vkCreateInstance", __FILE__, __LINE__));
     if (r != VK_SUCCESS)
         TRY(vki_fail(VKI_ERROR_NO_DEVICE, "vkCreateInstance failed: %s", vk_result_name(r)));
-    load_instance_functions(c);
+    TRY(vk_load_instance_functions(c, NULL));
     c->validation = validation;
     messenger.pNext = NULL;
     if (validation)

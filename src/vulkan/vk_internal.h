@@ -17,6 +17,9 @@
 #include "interface.h"      /* shaders/interface.h: what the C code and the shaders share */
 #include "vk_shader_list.h" /* made by shaders/meson.build: the kernels and variants */
 
+/* Storage buffers per stage that the windowed variants bind: params, scratch, report, and
+ * the windows of dst, src and index. */
+#define VK_WINDOWED_STORAGE_BUFFERS (VKI_BINDING_COUNT - 3 + 3 * VKI_MAX_WINDOWS)
 /* Descriptor sets per submission, and parameter blocks (one per kernel launch). */
 #define VK_SETS_PER_SUBMIT 256
 #define VK_PARAMS_PER_SUBMIT 1024
@@ -38,6 +41,7 @@ typedef struct vk_chunk {
     VkDeviceMemory memory;
     VkDeviceSize offset;          /* of the buffer in memory */
     vk_slab *slab;                /* NULL: memory is the chunk's own allocation */
+    VkDeviceSize base;            /* where the chunk's bytes start in buffer (wrapped buffers) */
     VkDeviceSize bytes_allocated; /* of its own allocation */
     void *mapped;                 /* host-visible buffers only */
 } vk_chunk;
@@ -46,6 +50,8 @@ typedef struct vk_chunk {
  * holds chunk_bytes. Most buffers have one chunk (then chunk_bytes == size). */
 typedef struct vk_buffer {
     VkDeviceSize size;
+    bool borrowed;                /* an application's VkBuffer (vki_tensor_wrap_buffer): one
+                                     chunk, no memory of ours, never destroyed or mapped here */
     VkDeviceSize chunk_bytes;
     uint32_t chunk_count;
     vk_chunk first;
@@ -111,11 +117,49 @@ typedef struct vk_caps {
     X(vkCreateDevice) X(vkGetDeviceProcAddr) X(vkCreateDebugUtilsMessengerEXT)                 \
     X(vkDestroyDebugUtilsMessengerEXT)
 
+/* The device-level functions, loaded for the context's own device through the instance's
+ * vkGetDeviceProcAddr (never volk's process-wide table). */
+#define VK_DEVICE_FUNCTIONS(X)                                                                 \
+    X(vkDestroyDevice) X(vkGetDeviceQueue) X(vkDeviceWaitIdle) X(vkQueueSubmit)                \
+    X(vkCreateFence) X(vkDestroyFence) X(vkResetFences) X(vkWaitForFences)                     \
+    X(vkCreateBuffer) X(vkDestroyBuffer) X(vkGetBufferMemoryRequirements)                      \
+    X(vkAllocateMemory) X(vkFreeMemory) X(vkBindBufferMemory) X(vkMapMemory)                   \
+    X(vkCreateCommandPool) X(vkDestroyCommandPool) X(vkAllocateCommandBuffers)                 \
+    X(vkResetCommandBuffer) X(vkBeginCommandBuffer) X(vkEndCommandBuffer)                      \
+    X(vkCreateQueryPool) X(vkDestroyQueryPool) X(vkGetQueryPoolResults)                        \
+    X(vkCreateDescriptorSetLayout) X(vkDestroyDescriptorSetLayout) X(vkCreateDescriptorPool)    \
+    X(vkDestroyDescriptorPool) X(vkResetDescriptorPool) X(vkAllocateDescriptorSets)            \
+    X(vkUpdateDescriptorSets) X(vkCreatePipelineLayout) X(vkDestroyPipelineLayout)             \
+    X(vkCreateShaderModule) X(vkDestroyShaderModule) X(vkCreateComputePipelines)               \
+    X(vkDestroyPipeline) X(vkCmdPipelineBarrier) X(vkCmdBindPipeline)                          \
+    X(vkCmdBindDescriptorSets) X(vkCmdDispatch) X(vkCmdFillBuffer) X(vkCmdCopyBuffer)          \
+    X(vkCmdResetQueryPool) X(vkCmdWriteTimestamp)
+
+typedef struct vk_device_table {
+#define DECLARE_DEVICE_FUNCTION(name) PFN_##name name;
+    VK_DEVICE_FUNCTIONS(DECLARE_DEVICE_FUNCTION)
+#undef DECLARE_DEVICE_FUNCTION
+} vk_device_table;
+
 typedef struct vk_instance_table {
 #define DECLARE_INSTANCE_FUNCTION(name) PFN_##name name;
     VK_INSTANCE_FUNCTIONS(DECLARE_INSTANCE_FUNCTION)
 #undef DECLARE_INSTANCE_FUNCTION
 } vk_instance_table;
+
+/* Where a launch's own resources come from: the context's submission (reset by every
+ * vk_begin), or a page of a recording (kept until vki_cmd_release, see vk_record.c). */
+typedef struct vk_arena {
+    vk_buffer *params;           /* host-visible, VKI_PARAM_SLOT_BYTES per launch          */
+    uint32_t params_used;
+    VkDescriptorPool pool;
+    uint32_t sets_left;
+    /* The scratch and report bindings of the next launches (set before preparing them);
+     * scratch.buffer VK_NULL_HANDLE: the context's scratch buffer. */
+    VkDescriptorBufferInfo scratch, report;
+} vk_arena;
+
+typedef struct vk_recording vk_recording; /* see vk_record.c */
 
 typedef struct vk_ctx {
     VkInstance instance;
@@ -123,7 +167,7 @@ typedef struct vk_ctx {
     VkDebugUtilsMessengerEXT messenger;
     VkPhysicalDevice physical;
     VkDevice device;
-    struct VolkDeviceTable vk;
+    vk_device_table vk;
     VkQueue queue;
     uint32_t queue_family;
     VkPhysicalDeviceProperties props;
@@ -145,16 +189,15 @@ typedef struct vk_ctx {
     uint32_t calls_in_submission;
     bool lost;                /* a wait failed after a submission: see vk_command.c */
     char lost_reason[256];
-    VkDescriptorPool descriptor_pool;
-    uint32_t descriptor_sets_left;
     VkDescriptorSetLayout set_layout[2]; /* [0]: one window, [1]: VKI_MAX_WINDOWS */
     VkPipelineLayout pipeline_layout[2];
     VkShaderModule modules[VK_KERNEL_COUNT][VK_VARIANT_COUNT];
     vk_pipeline_entry *pipelines;
     size_t pipeline_count, pipeline_cap;
 
+    vk_arena run;             /* the submission's parameter slots and descriptor sets */
     vk_buffer params;         /* host-visible parameter blocks, one slot per dispatch */
-    uint32_t params_used;
+    vk_buffer no_report;      /* the report binding of launches that report nothing */
     vk_buffer scratch;        /* device-local status word and winner map */
     vk_buffer readback;       /* host-visible copy of the status words and bad values */
     vk_buffer staging;        /* host-visible, reused by uploads and downloads */
@@ -170,6 +213,16 @@ typedef struct vk_ctx {
     double batch_ns;          /* GPU time of the submissions since the last sync */
     bool untimed_since_sync;  /* a submission since the last sync has no GPU time */
 
+    /* An application's device (vki_context_create_vulkan): not ours to create or destroy. */
+    bool imported;
+    void (*lock_queue)(void *user);
+    void (*unlock_queue)(void *user);
+    void *queue_user;
+    /* Operations recorded into application command buffers (vk_record.c). */
+    vk_recording *recordings;
+    struct vk_page *free_pages;
+    uint64_t next_sequence;
+
     bool validation;
     bool validation_failed;
     bool destroying;
@@ -180,6 +233,9 @@ typedef struct vk_ctx {
 /* Loads Vulkan and creates the context's instance (with the validation layer and its
  * messenger when asked); NO_DEVICE with the reason when Vulkan is not usable. */
 vki_status vk_instance_create(vk_ctx *c, bool validation);
+/* c->in for c->instance through gipa (NULL: the loader's), and c->vk for c->device. */
+vki_status vk_load_instance_functions(vk_ctx *c, PFN_vkGetInstanceProcAddr gipa);
+vki_status vk_load_device_functions(vk_ctx *c);
 vki_status vk_fail(VkResult r, const char *what, const char *file, int line);
 /* vk_fail that also marks the context lost on VK_ERROR_DEVICE_LOST. */
 vki_status vk_fail_on(vk_ctx *c, VkResult r, const char *what, const char *file, int line);
@@ -203,6 +259,20 @@ bool vk_name_contains(const char *name, const char *needle);
 
 /* ---- vk_device.c ---- */
 void vk_context_destroy(void *impl);
+extern const vki_backend_ops vk_backend_ops;
+
+/* ---- vk_record.c: operations recorded into application command buffers ---- */
+vki_status vk_record_index_copy(void *impl, void *command_buffer, const vki_copy_op *op);
+vki_status vk_record_check(void *impl, vki_bad_index *bad, int *dim, int64_t *dim_size);
+void vk_record_release(void *impl, void *command_buffer);
+void vk_record_stats(void *impl, void *command_buffer, int64_t counts[4]);
+void vk_record_destroy_all(vk_ctx *c);
+
+/* ---- vk_interop.c: application buffers ---- */
+vki_status vk_wrap_buffer(void *impl, uint64_t buffer, uint64_t offset, uint64_t bytes,
+                          void **storage);
+vki_status vk_buffer_range(void *impl, void *storage, uint64_t *buffer, uint64_t *offset,
+                           uint64_t *bytes);
 
 /* ---- vk_memory.c ---- */
 typedef enum vk_memory_kind { VK_MEMORY_DEVICE, VK_MEMORY_UPLOAD, VK_MEMORY_READBACK } vk_memory_kind;
@@ -242,11 +312,13 @@ static inline VkDescriptorType vk_binding_type(uint32_t b)
 }
 static inline uint32_t vk_binding_descriptors(uint32_t b, uint32_t windows)
 {
-    return b < VKI_BINDING_DST ? 1 : windows;
+    return b >= VKI_BINDING_DST && b <= VKI_BINDING_INDEX ? windows : 1;
 }
 
 /* ---- vk_pipelines.c ---- */
 vki_status vk_pipelines_init(vk_ctx *c);
+/* A descriptor pool for `sets` descriptor sets of the kernels' layouts. */
+vki_status vk_descriptor_pool_create(vk_ctx *c, uint32_t sets, VkDescriptorPool *out);
 void vk_pipelines_destroy(vk_ctx *c);
 vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *out);
 
@@ -259,6 +331,10 @@ vki_status vk_submit_wait(vk_ctx *c);
 vki_status vk_abandon(vk_ctx *c, vki_status st);
 void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
                 VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
+/* The same, into a command buffer of the application's. */
+void vk_barrier_on(vk_ctx *c, VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
+                   VkAccessFlags src_access, VkPipelineStageFlags dst_stage,
+                   VkAccessFlags dst_access);
 /* Fails with the validation layer's message if it reported anything since the last call. */
 vki_status vk_check_validation(vk_ctx *c);
 /* VKI_ERROR_DEVICE_LOST with the reason once the context is lost, else VKI_OK. */
@@ -280,6 +356,7 @@ typedef struct vk_launch {
     int64_t n, dim_size;
     uint32_t pack;                  /* packed gather: elements per invocation (1: off) */
     uint32_t slot;                  /* the call's status slot */
+    uint32_t report;                /* its report slot (with VKI_FLAG_REPORT) */
     const vk_buffer *dst, *src, *index;
 } vk_launch;
 
@@ -293,8 +370,8 @@ typedef struct vk_prepared {
 
 /* Everything of a launch that can fail (variant, pipeline, parameter slot, descriptor set);
  * records nothing. */
-vki_status vk_launch_prepare(vk_ctx *c, const vk_launch *l, vk_prepared *out);
-void vk_launch_dispatch(vk_ctx *c, const vk_prepared *p);
+vki_status vk_launch_prepare(vk_ctx *c, vk_arena *arena, const vk_launch *l, vk_prepared *out);
+void vk_launch_dispatch(vk_ctx *c, VkCommandBuffer cmd, const vk_prepared *p);
 vk_buffer *vk_buffer_of(const vki_view *v);
 /* dst = src elementwise (same shape); the buffers are given so that staging can stand in. */
 void vk_box_copy(vk_launch *l, const vki_view *dst, const vk_buffer *dst_buf,
@@ -310,6 +387,16 @@ void vk_box_index_copy(vk_launch *l, const vki_copy_op *op, bool gather);
 
 /* A fallible Vulkan call (see src/fault.h: a fault-injection build may fail it instead). */
 #define VK_TRY(call) (vki_fault_vulkan() ? (VkResult)vki_fault_vulkan_result() : (call))
+
+/* Grows array (a member of a struct, with its capacity cap) to hold need elements, or fails the
+ * function with VKI_ERROR_OUT_OF_HOST_MEMORY (TRY's error label). */
+#define VK_GROW(array, cap, need, first)                                                       \
+    do {                                                                                       \
+        void *grown_ = vki_grow((array), &(cap), (need), sizeof *(array), (first));            \
+        if (!grown_)                                                                           \
+            TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));                 \
+        (array) = grown_;                                                                      \
+    } while (0)
 
 /* The backend's one error style: a function that can fail declares `vki_status st = VKI_OK;`,
  * checks every VkResult with VK() and every vki_status with TRY(), and leaves through its one
@@ -328,5 +415,25 @@ void vk_box_index_copy(vk_launch *l, const vki_copy_op *op, bool gather);
         if (st != VKI_OK)                                                                      \
             goto error;                                                                        \
     } while (0)
+
+/* ---- vk_backend.c: one index_copy ---- */
+/* How a call runs, decided before anything is recorded. */
+typedef struct vk_call_plan {
+    bool fused;                 /* no check pass: the copy kernel checks the indices itself */
+    bool winners;               /* a check pass builds the winner map (the last writer of a slot) */
+    bool gather;                /* the copy walks destination rows through the winner map */
+    VkDeviceSize scratch_bytes; /* what the call's kernels use of scratch */
+} vk_call_plan;
+#define VK_CALL_LAUNCHES 3 /* check, base (out of place), copy */
+#define VK_NO_REPORT 0xFFFFFFFFu
+vki_status vk_plan_call(const vk_ctx *c, const vki_copy_op *op, vk_call_plan *p);
+/* Prepares the call's launches from arena: the check pass (unless fused), the base copy (out
+ * of place), the copy pass; slot: its status slot in the arena's scratch; report: its report
+ * slot (a recorded call) or VK_NO_REPORT. Records nothing. */
+vki_status vk_prepare_call(vk_ctx *c, vk_arena *arena, const vki_copy_op *op,
+                           const vk_call_plan *plan, uint32_t slot, uint32_t report,
+                           vk_prepared *prepared);
+/* Records the prepared launches into cmd, with compute barriers between them. */
+void vk_dispatch_call(vk_ctx *c, VkCommandBuffer cmd, const vk_prepared *prepared);
 
 #endif

@@ -28,7 +28,8 @@ static void bind_windows(const vk_buffer *b, uint32_t windows, uint64_t window,
                          VkDescriptorBufferInfo *out)
 {
     if (windows == 1) { /* the whole buffer, which is then one chunk */
-        out[0] = (VkDescriptorBufferInfo){b->first.buffer, 0, VK_WHOLE_SIZE};
+        out[0] = (VkDescriptorBufferInfo){b->first.buffer, b->first.base,
+                                          b->borrowed ? b->size : VK_WHOLE_SIZE};
         return;
     }
     for (uint32_t w = 0; w < windows; w++)
@@ -71,7 +72,7 @@ static vki_status plan_binding(const vk_ctx *c, const vk_launch *l, binding_plan
                      "(%u) and the device cannot bind it in windows (it has fewer than %d "
                      "storage buffers per stage)",
                      (unsigned long long)b->biggest, c->props.limits.maxStorageBufferRange,
-                     3 * VKI_MAX_WINDOWS + 2));
+                     VK_WINDOWED_STORAGE_BUFFERS));
     if (b->windowed && c->caps.force_windows) { /* tests: as many windows as the biggest allows */
         uint64_t small = c->props.limits.minStorageBufferOffsetAlignment > 64
                              ? c->props.limits.minStorageBufferOffsetAlignment : 64;
@@ -134,6 +135,7 @@ static void write_params(uint32_t *p, const vk_launch *l, const binding_plan *b,
     p[VKI_P_N] = (uint32_t)l->n;
     p[VKI_P_DIM_SIZE] = (uint32_t)l->dim_size;
     p[VKI_P_SLOT] = l->slot;
+    p[VKI_P_REPORT] = l->report;
     uint32_t window_log2 = 0;
     while ((1ull << window_log2) < b->window)
         window_log2++;
@@ -153,26 +155,29 @@ static void write_params(uint32_t *p, const vk_launch *l, const binding_plan *b,
 }
 
 /* A descriptor set of the launch's bindings. */
-static vki_status write_set(vk_ctx *c, const vk_launch *l, const binding_plan *b,
-                            VkDescriptorSet *set)
+static vki_status write_set(vk_ctx *c, vk_arena *arena, const vk_launch *l,
+                            const binding_plan *b, VkDescriptorSet *set)
 {
     vki_status st = VKI_OK;
     VkDescriptorSetAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-        .descriptorPool = c->descriptor_pool,
+        .descriptorPool = arena->pool,
         .descriptorSetCount = 1,
         .pSetLayouts = &c->set_layout[b->windowed],
     };
     VK(c->vk.vkAllocateDescriptorSets(c->device, &alloc, set));
-    c->descriptor_sets_left--;
+    arena->sets_left--;
     const uint32_t windows = b->windowed ? VKI_MAX_WINDOWS : 1;
     VkDescriptorBufferInfo infos[VKI_BINDING_COUNT][VKI_MAX_WINDOWS];
-    infos[VKI_BINDING_PARAMS][0] = (VkDescriptorBufferInfo){c->params.first.buffer, 0,
+    infos[VKI_BINDING_PARAMS][0] = (VkDescriptorBufferInfo){arena->params->first.buffer, 0,
                                                             VKI_PARAM_SLOT_BYTES};
-    /* Scratch is one buffer; a call's plan keeps what it uses within one binding. */
-    infos[VKI_BINDING_SCRATCH][0] = (VkDescriptorBufferInfo){
-        c->scratch.first.buffer, 0,
-        c->scratch.size < c->window_bytes ? c->scratch.size : c->window_bytes};
+    /* The context's scratch is one buffer; a call's plan keeps what it uses in one binding. */
+    infos[VKI_BINDING_SCRATCH][0] =
+        arena->scratch.buffer ? arena->scratch
+                              : (VkDescriptorBufferInfo){c->scratch.first.buffer, 0,
+                                                         c->scratch.size < c->window_bytes
+                                                             ? c->scratch.size : c->window_bytes};
+    infos[VKI_BINDING_REPORT][0] = arena->report;
     bind_windows(l->dst, windows, b->window, infos[VKI_BINDING_DST]);
     bind_windows(l->src, windows, b->window, infos[VKI_BINDING_SRC]);
     bind_windows(l->index, windows, b->window, infos[VKI_BINDING_INDEX]);
@@ -191,7 +196,7 @@ error:
     return st;
 }
 
-vki_status vk_launch_prepare(vk_ctx *c, const vk_launch *l, vk_prepared *out)
+vki_status vk_launch_prepare(vk_ctx *c, vk_arena *arena, const vk_launch *l, vk_prepared *out)
 {
     vki_status st = VKI_OK;
     *out = (vk_prepared){0};
@@ -208,13 +213,13 @@ vki_status vk_launch_prepare(vk_ctx *c, const vk_launch *l, vk_prepared *out)
                                  l->pack ? l->pack : 1};
     VkPipeline pipeline;
     TRY(vk_pipeline_get(c, &key, &pipeline));
-    if ((c->params_used + 1) * VKI_PARAM_SLOT_BYTES > c->params.size || c->descriptor_sets_left == 0)
+    if ((arena->params_used + 1) * VKI_PARAM_SLOT_BYTES > arena->params->size || arena->sets_left == 0)
         TRY(vki_fail(VKI_ERROR_UNSUPPORTED, "too many kernel launches in one submission"));
-    const uint32_t slot = c->params_used++;
-    write_params((uint32_t *)((char *)c->params.first.mapped + (size_t)slot * VKI_PARAM_SLOT_BYTES),
+    const uint32_t slot = arena->params_used++;
+    write_params((uint32_t *)((char *)arena->params->first.mapped + (size_t)slot * VKI_PARAM_SLOT_BYTES),
                  l, &b, chunks);
     VkDescriptorSet set;
-    TRY(write_set(c, l, &b, &set));
+    TRY(write_set(c, arena, l, &b, &set));
     *out = (vk_prepared){.pipeline = pipeline, .layout = c->pipeline_layout[b.windowed],
                          .set = set, .dynamic_offset = slot * VKI_PARAM_SLOT_BYTES,
                          .groups = (uint32_t)groups};
@@ -222,14 +227,14 @@ error:
     return st;
 }
 
-void vk_launch_dispatch(vk_ctx *c, const vk_prepared *p)
+void vk_launch_dispatch(vk_ctx *c, VkCommandBuffer cmd, const vk_prepared *p)
 {
     if (p->groups == 0)
         return;
-    c->vk.vkCmdBindPipeline(c->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
-    c->vk.vkCmdBindDescriptorSets(c->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &p->set,
-                                  1, &p->dynamic_offset);
-    c->vk.vkCmdDispatch(c->cmd, p->groups, 1, 1);
+    c->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+    c->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &p->set, 1,
+                                  &p->dynamic_offset);
+    c->vk.vkCmdDispatch(cmd, p->groups, 1, 1);
 }
 
 vk_buffer *vk_buffer_of(const vki_view *v)

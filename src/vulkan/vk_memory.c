@@ -307,7 +307,7 @@ error:
 
 void vk_buffer_destroy(vk_ctx *c, vk_buffer *b)
 {
-    for (uint32_t k = 0; k < b->chunk_count; k++)
+    for (uint32_t k = 0; k < b->chunk_count && !b->borrowed; k++)
         chunk_destroy(c, vk_chunk_at(b, k));
     free(b->more);
     *b = (vk_buffer){0};
@@ -369,7 +369,7 @@ void vk_cmd_copy(vk_ctx *c, const vk_buffer *src, VkDeviceSize src_offset, const
         VkDeviceSize from_at, to_at;
         n = piece(src, src_offset + done, bytes - done, &from, &from_at);
         n = piece(dst, dst_offset + done, n, &to, &to_at);
-        VkBufferCopy region = {from_at, to_at, n};
+        VkBufferCopy region = {from->base + from_at, to->base + to_at, n};
         c->vk.vkCmdCopyBuffer(c->cmd, from->buffer, to->buffer, 1, &region);
     }
 }
@@ -380,7 +380,7 @@ VkDescriptorBufferInfo vk_window(const vk_buffer *b, VkDeviceSize offset, VkDevi
         offset = 0;
     const vk_chunk *k = vk_chunk_at(b, (uint32_t)(offset / b->chunk_bytes));
     const VkDeviceSize at = offset % b->chunk_bytes;
-    return (VkDescriptorBufferInfo){k->buffer, at, k->size - at < window ? k->size - at : window};
+    return (VkDescriptorBufferInfo){k->buffer, k->base + at, k->size - at < window ? k->size - at : window};
 }
 
 vki_status vk_memory_init(vk_ctx *c)

@@ -39,15 +39,23 @@ vki_status vk_pipelines_init(vk_ctx *c)
 {
     vki_status st = VKI_OK;
     TRY(create_layouts(c, 0, 1));
-    /* The windowed variants need 3 * VKI_MAX_WINDOWS + 2 storage buffers in one stage. */
-    c->caps.windows = c->props.limits.maxPerStageDescriptorStorageBuffers >= 3 * VKI_MAX_WINDOWS + 2;
+    /* The windowed variants need VK_WINDOWED_STORAGE_BUFFERS storage buffers in one stage. */
+    c->caps.windows = c->props.limits.maxPerStageDescriptorStorageBuffers >= VK_WINDOWED_STORAGE_BUFFERS;
     if (c->caps.windows)
         TRY(create_layouts(c, 1, VKI_MAX_WINDOWS));
-    /* Enough descriptors for the few sets of one call; the pool is reset after each. */
-    const uint32_t sets = VK_SETS_PER_SUBMIT;
+    /* The sets of one submission; the pool is reset by every vk_begin. */
+    TRY(vk_descriptor_pool_create(c, VK_SETS_PER_SUBMIT, &c->run.pool));
+    c->run.sets_left = VK_SETS_PER_SUBMIT;
+error:
+    return st;
+}
+
+vki_status vk_descriptor_pool_create(vk_ctx *c, uint32_t sets, VkDescriptorPool *out)
+{
+    vki_status st = VKI_OK;
     VkDescriptorPoolSize sizes[2] = {
         {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER_DYNAMIC, sets},
-        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * (1 + 3 * VKI_MAX_WINDOWS)},
+        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * (VK_WINDOWED_STORAGE_BUFFERS - 1)},
     };
     VkDescriptorPoolCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -55,8 +63,7 @@ vki_status vk_pipelines_init(vk_ctx *c)
         .poolSizeCount = 2,
         .pPoolSizes = sizes,
     };
-    VK(c->vk.vkCreateDescriptorPool(c->device, &info, NULL, &c->descriptor_pool));
-    c->descriptor_sets_left = sets;
+    VK(c->vk.vkCreateDescriptorPool(c->device, &info, NULL, out));
 error:
     return st;
 }
@@ -70,8 +77,8 @@ void vk_pipelines_destroy(vk_ctx *c)
         for (int v = 0; v < VK_VARIANT_COUNT; v++)
             if (c->modules[k][v])
                 c->vk.vkDestroyShaderModule(c->device, c->modules[k][v], NULL);
-    if (c->descriptor_pool)
-        c->vk.vkDestroyDescriptorPool(c->device, c->descriptor_pool, NULL);
+    if (c->run.pool)
+        c->vk.vkDestroyDescriptorPool(c->device, c->run.pool, NULL);
     for (int i = 0; i < 2; i++) {
         if (c->pipeline_layout[i])
             c->vk.vkDestroyPipelineLayout(c->device, c->pipeline_layout[i], NULL);
@@ -120,11 +127,7 @@ vki_status vk_pipeline_get(vk_ctx *c, const vk_pipeline_key *key, VkPipeline *ou
         },
         .layout = c->pipeline_layout[vk_variant_of((vk_variant)key->variant).windowed],
     };
-    vk_pipeline_entry *grown = vki_grow(c->pipelines, &c->pipeline_cap, c->pipeline_count + 1,
-                                        sizeof *grown, 16);
-    if (!grown)
-        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
-    c->pipelines = grown;
+    VK_GROW(c->pipelines, c->pipeline_cap, c->pipeline_count + 1, 16);
     VkPipeline pipeline;
     VK(c->vk.vkCreateComputePipelines(c->device, VK_NULL_HANDLE, 1, &info, NULL, &pipeline));
     c->pipelines[c->pipeline_count++] = (vk_pipeline_entry){*key, pipeline};

@@ -50,7 +50,7 @@ void vki_vulkan_report(FILE *out)
                 f12.storageBuffer8BitAccess && f11.storageBuffer16BitAccess ? "8/16-bit storage"
                                                                             : "32-bit atomics",
                 f.features.shaderInt64 ? "yes" : "no",
-                l->maxPerStageDescriptorStorageBuffers >= 3 * VKI_MAX_WINDOWS + 2
+                l->maxPerStageDescriptorStorageBuffers >= VK_WINDOWED_STORAGE_BUFFERS
                     ? "yes, in windows" : "no (too few storage buffers per stage)");
         fprintf(out, "    maxStorageBufferRange %u, maxComputeWorkGroupCount %u, "
                      "maxComputeWorkGroupInvocations %u, subgroup size %u, storage buffers per stage %u, "

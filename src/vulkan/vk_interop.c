@@ -1,0 +1,85 @@
+/*
+ * Application buffers and devices: storages over an application's VkBuffer (never mapped,
+ * never destroyed here), the buffer and range behind any storage, and the features an
+ * application enables for vkindex's fastest paths.
+ */
+#include "vk_internal.h"
+#include "vkindex_vulkan.h"
+
+#include <stdlib.h>
+
+vki_status vk_wrap_buffer(void *impl, uint64_t buffer, uint64_t offset, uint64_t bytes,
+                          void **storage)
+{
+    vk_ctx *c = impl;
+    vki_status st = VKI_OK;
+    vk_buffer *b = NULL;
+    const uint64_t align = c->props.limits.minStorageBufferOffsetAlignment > 16
+                               ? c->props.limits.minStorageBufferOffsetAlignment : 16;
+    TRY(vk_check_lost(c));
+    if (offset % align != 0)
+        TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                     "offset %llu is not a multiple of %llu (16 and this device's "
+                     "minStorageBufferOffsetAlignment)",
+                     (unsigned long long)offset, (unsigned long long)align));
+    if (bytes == 0 || bytes % 16 != 0)
+        TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                     "size %llu is not a positive multiple of 16 (the kernels move whole "
+                     "16-byte words)", (unsigned long long)bytes));
+    if (bytes > c->window_bytes * VKI_MAX_WINDOWS)
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
+                     "a buffer range of %llu bytes is more than %d bindings of this device "
+                     "(maxStorageBufferRange) hold", (unsigned long long)bytes, VKI_MAX_WINDOWS));
+    b = vki_calloc(1, sizeof *b);
+    if (!b)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    *b = (vk_buffer){.size = bytes, .borrowed = true, .chunk_count = 1, .chunk_bytes = bytes,
+                     .first = {.buffer = (VkBuffer)(uintptr_t)buffer, .size = bytes,
+                               .base = offset}};
+    *storage = b;
+error:
+    if (st != VKI_OK)
+        free(b);
+    return st;
+}
+
+vki_status vk_buffer_range(void *impl, void *storage, uint64_t *buffer, uint64_t *offset,
+                           uint64_t *bytes)
+{
+    (void)impl;
+    const vk_buffer *b = storage;
+    if (b->chunk_count > 1)
+        return vki_fail(VKI_ERROR_UNSUPPORTED,
+                        "this storage of %llu bytes is kept in %u buffers (more than one buffer "
+                        "of the device holds)", (unsigned long long)b->size, b->chunk_count);
+    *buffer = (uint64_t)(uintptr_t)b->first.buffer;
+    *offset = b->first.base;
+    *bytes = b->size;
+    return VKI_OK;
+}
+
+vki_status vki_vulkan_features_query(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
+                                     VkPhysicalDevice physical, vki_vulkan_features *out)
+{
+    vki_status st = VKI_OK;
+    vk_ctx probe = {.instance = instance}, *c = &probe;
+    TRY(vk_load_instance_functions(c, gipa));
+    *out = (vki_vulkan_features){
+        .features2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2},
+        .vulkan11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES},
+        .vulkan12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES},
+    };
+    VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+                                            .pNext = &f12};
+    VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f11};
+    c->in.vkGetPhysicalDeviceFeatures2(physical, &f);
+    /* Only what the kernels use, and only where the device has it. */
+    out->features2.features.shaderInt64 = f.features.shaderInt64;
+    out->vulkan11.storageBuffer16BitAccess = f11.storageBuffer16BitAccess;
+    out->vulkan12.storageBuffer8BitAccess = f12.storageBuffer8BitAccess;
+    out->features2.pNext = &out->vulkan11;
+    out->vulkan11.pNext = &out->vulkan12;
+error:
+    return st;
+}
