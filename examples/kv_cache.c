@@ -104,6 +104,12 @@ static void time_recorded(vkapp *g, vki_context *ctx, caches *c)
     CHECK_VK(vkCreateQueryPool(g->device, &qp, NULL, &queries));
     vki_cmd_release(ctx, g->cmd);
     CHECK_VK(vkapp_begin(g));
+    /* The application's barrier before vkindex's operations: this command buffer is submitted
+     * three times, and each submission writes what the one before wrote. */
+    vkapp_barrier(g, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
     vkCmdResetQueryPool(g->cmd, queries, 0, 2);
     vkCmdWriteTimestamp(g->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
     for (int i = 0; i < TIMED_OPS; i++) {
@@ -131,7 +137,7 @@ static void time_recorded(vkapp *g, vki_context *ctx, caches *c)
                    (double)stats.barriers / (double)stats.operations,
                    (double)stats.fills / (double)stats.operations);
     }
-    CHECK_VKI(vki_cmd_check(ctx));
+    CHECK_VKI(vki_cmd_check(ctx, g->cmd));
     vki_cmd_release(ctx, g->cmd);
     vkDestroyQueryPool(g->device, queries, NULL);
 }
@@ -204,8 +210,8 @@ static void record_token(vkapp *g, vki_context *ctx, caches *gc)
 {
     vki_cmd_release(ctx, g->cmd); /* the last token's recording is done with */
     CHECK_VK(vkapp_begin(g));
-    /* Before vkindex: earlier writes to the caches (the last token's updates, the fill) made
-     * visible to its compute shaders and transfers. */
+    /* Before vkindex: earlier accesses to the caches (the last token's updates and whatever
+     * read them, the fill) done and made visible to its compute shaders and transfers. */
     vkapp_barrier(g, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                   VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
@@ -214,10 +220,12 @@ static void record_token(vkapp *g, vki_context *ctx, caches *gc)
         CHECK_VKI(vki_cmd_index_copy_(g->cmd, gc->k_layer[l], 1, gc->position, gc->k_row[l]));
         CHECK_VKI(vki_cmd_index_copy_(g->cmd, gc->v_layer[l], 1, gc->position, gc->v_row[l]));
     }
-    /* After: vkindex's writes made available to what reads the caches next (attention). */
+    /* After: vkindex's accesses done before what uses the caches and rows next (attention,
+     * the next token's rows). */
     vkapp_barrier(g, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
-                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_HOST_READ_BIT);
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT |
+                      VK_ACCESS_HOST_WRITE_BIT);
     CHECK_VK(vkEndCommandBuffer(g->cmd));
 }
 
@@ -265,7 +273,7 @@ int main(void)
         new_token(&b, &cc, token);
         record_token(&g, ctx, &gc);
         CHECK_VK(vkapp_submit_wait(&g));
-        CHECK_VKI(vki_cmd_check(ctx));
+        CHECK_VKI(vki_cmd_check(ctx, g.cmd));
         for (int l = 0; l < LAYERS; l++) {
             CHECK_VKI(vki_index_copy_(cc.k_layer[l], 1, cc.position, cc.k_row[l]));
             CHECK_VKI(vki_index_copy_(cc.v_layer[l], 1, cc.position, cc.v_row[l]));

@@ -21,7 +21,7 @@
  *     dstStageMask  = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT
  *     dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
  *                     VK_ACCESS_TRANSFER_WRITE_BIT
- * After them, before the application reads or writes what an operation wrote:
+ * After them, before the application reads or writes what an operation read or wrote:
  *     srcStageMask  = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
  *     srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT
  *     dst*          = whatever the application does next (VK_PIPELINE_STAGE_HOST_BIT and
@@ -33,7 +33,8 @@
  * independent ones (K and V of every layer) get none and may overlap on the GPU. A
  * decode-sized operation (at most 32 indices) is that barrier if needed and one dispatch. A
  * larger one always has the barrier, fills its scratch memory and runs a check pass: 3
- * barriers, 1 fill, 2 dispatches; out of place, the copy of self into out adds one barrier and
+ * barriers, 1 fill, 2 dispatches (unless its winner map would not fit one binding: then, up
+ * to 4096 indices, it is checked like a small one); out of place, the copy of self into out adds one barrier and
  * one dispatch (vki_cmd_stats_get counts them). So operations recorded back to back need no
  * barrier from the application between them, even on the same tensors.
  *
@@ -47,10 +48,21 @@
  *
  * Index values are read when the commands execute, not when they are recorded, and every
  * execution checks its own: an out-of-range value makes that execution of that operation
- * write nothing. vki_cmd_check(ctx), called once the submissions have completed (and their
- * writes were made visible to the host, see above), returns VKI_ERROR_INDEX with PyTorch's
- * message for the first recorded operation that saw one since the previous check, and clears
- * the reports.
+ * write nothing. vki_cmd_check(ctx, cmd), called once the submissions of cmd have completed
+ * (and their writes were made visible to the host, see above), returns VKI_ERROR_INDEX with
+ * PyTorch's message for the first operation recorded into cmd that saw one since the previous
+ * check of cmd, and clears cmd's reports.
+ *
+ * vkindex orders only the operations of one command buffer recorded through one context.
+ * Operations in different command buffers (in one submission too, and in secondary command
+ * buffers) and those of other contexts are ordered by the application, as its own commands
+ * are. A recording may not be pending twice at once (no SIMULTANEOUS_USE): its executions
+ * share the operations' scratch memory.
+ *
+ * Lifetimes: a recording keeps the tensors it uses (their storages) alive until
+ * vki_cmd_release. On an application's device, release every recording and destroy every
+ * tensor and then the context before destroying the device: the context's last resources go
+ * with its last tensor.
  */
 #ifndef VKINDEX_VULKAN_H
 #define VKINDEX_VULKAN_H
@@ -90,8 +102,8 @@ typedef struct vki_vulkan_device {
 } vki_vulkan_device;
 
 /* A context on an application's device. The synchronous API (tensors, upload, download,
- * vki_index_copy_, batches) works on it through dev->queue; destroy the context before the
- * device. opts: only threads and validation are read (validation is the application's
+ * vki_index_copy_, batches) works on it through dev->queue. opts may be NULL; its backend
+ * must be AUTO or VULKAN, and nothing else of it is read (validation is the application's
  * instance's business: vkindex enables no layer on it). */
 VKI_API vki_status vki_context_create_vulkan(const vki_vulkan_device *dev,
                                              const vki_context_options *opts,
@@ -116,7 +128,8 @@ VKI_API vki_status vki_vulkan_device_features(PFN_vkGetInstanceProcAddr get_inst
  * must have been created with VK_BUFFER_USAGE_STORAGE_BUFFER_BIT (and TRANSFER_SRC / DST for
  * vki_tensor_download / upload), on the context's device, and outlive the tensor and every
  * recording that uses it. offset must be a multiple of 16 and of the device's
- * minStorageBufferOffsetAlignment; size a multiple of 16 that holds the view (shape, strides
+ * minStorageBufferOffsetAlignment; size a multiple of 16, at most 8 binding windows of the
+ * device (see vkindex-info), that holds the view (shape, strides
  * in elements, NULL: contiguous; at element offset 0 of the range). Tensors wrapped over
  * overlapping ranges are different storages to vkindex, which cannot see that they share
  * memory: keep the written tensor of a call apart from its inputs. */
@@ -132,8 +145,8 @@ VKI_API vki_status vki_tensor_vulkan_buffer(const vki_tensor *t, VkBuffer *buffe
                                             VkDeviceSize *offset, VkDeviceSize *size);
 
 /* Record self.index_copy_(dim, index, source) (or out = self.index_copy(...)) into cmd, a
- * command buffer of the context's device in the recording state, for a queue family with
- * compute. Argument errors (PyTorch's rules 1-11) come back at once and record nothing; index
+ * command buffer of the context's device (a context made by vki_context_create_vulkan) in the
+ * recording state, for a queue family with compute. Argument errors (PyTorch's rules 1-11) come back at once and record nothing; index
  * values are checked when the commands run (see vki_cmd_check). Inputs that share memory
  * with the written tensor, and written tensors whose elements overlap each other, are
  * VKI_ERROR_UNSUPPORTED here (the synchronous calls take them). */
@@ -143,10 +156,11 @@ VKI_API vki_status vki_cmd_index_copy(VkCommandBuffer cmd, vki_tensor *out,
                                       const vki_tensor *self, int64_t dim,
                                       const vki_tensor *index, const vki_tensor *source);
 
-/* VKI_ERROR_INDEX with PyTorch's message for the first recorded operation (in recording
- * order) whose execution met an out-of-range index since the last check; VKI_OK if none.
- * Call it when no submission of a recording is pending. */
-VKI_API vki_status vki_cmd_check(vki_context *ctx);
+/* VKI_ERROR_INDEX with PyTorch's message for the first operation recorded into cmd (in
+ * recording order) whose execution met an out-of-range index since the last check of cmd;
+ * VKI_OK if none. Call it when no submission of cmd is pending. cmd VK_NULL_HANDLE: every
+ * recording of the context (then none may be pending). */
+VKI_API vki_status vki_cmd_check(vki_context *ctx, VkCommandBuffer cmd);
 
 /* What the operations recorded into cmd (since its last release) amount to on the GPU: for an
  * application's own accounting, and for benchmarks. */
@@ -158,9 +172,9 @@ typedef struct vki_cmd_stats {
 } vki_cmd_stats;
 VKI_API vki_status vki_cmd_stats_get(vki_context *ctx, VkCommandBuffer cmd, vki_cmd_stats *out);
 
-/* Returns what the operations recorded into cmd hold (see above). Call it when the device no
- * longer uses cmd, before resetting, re-recording or freeing it; reports not yet checked are
- * dropped with it. */
+/* Returns what the operations recorded into cmd hold (see above), and the references to the
+ * tensors they use. Call it when the device no longer uses cmd, before resetting,
+ * re-recording or freeing it; reports not yet checked are dropped with it. */
 VKI_API void vki_cmd_release(vki_context *ctx, VkCommandBuffer cmd);
 
 #ifdef __cplusplus

@@ -96,7 +96,8 @@ typedef struct vki_backend_ops {
     vki_status (*buffer_range)(void *ctx_impl, void *storage_impl, uint64_t *buffer,
                                uint64_t *offset, uint64_t *bytes);
     vki_status (*record)(void *ctx_impl, void *command_buffer, const vki_copy_op *op);
-    vki_status (*record_check)(void *ctx_impl, vki_bad_index *bad, int *dim, int64_t *dim_size);
+    vki_status (*record_check)(void *ctx_impl, void *command_buffer, vki_bad_index *bad, int *dim,
+                               int64_t *dim_size);
     void (*record_release)(void *ctx_impl, void *command_buffer);
     /* Operations, dispatches, barriers and fills recorded into a command buffer. */
     void (*record_stats)(void *ctx_impl, void *command_buffer, int64_t counts[4]);

@@ -158,14 +158,14 @@ vki_status vki_context_create_vulkan(const vki_vulkan_device *dev, const vki_con
               "queue must be given");
     VKI_CHECK(!dev->lock_queue == !dev->unlock_queue, VKI_ERROR_INVALID_ARGUMENT,
               "vki_context_create_vulkan: lock_queue and unlock_queue go together");
-    resolved_options r = {0};
-    vki_status st = resolve_options(opts, &r);
-    if (st != VKI_OK)
-        return st;
+    VKI_CHECK(!opts || opts->backend == VKI_BACKEND_AUTO || opts->backend == VKI_BACKEND_VULKAN,
+              VKI_ERROR_INVALID_ARGUMENT,
+              "vki_context_create_vulkan: opts->backend must be AUTO or VULKAN (got %d)",
+              (int)opts->backend);
     vki_context *ctx = context_alloc();
     VKI_CHECK(ctx, VKI_ERROR_OUT_OF_HOST_MEMORY, "vki_context_create_vulkan: out of host memory");
-    st = vki_vulkan_backend_import(dev, &ctx->ops, &ctx->impl, ctx->device_name,
-                                   sizeof ctx->device_name);
+    vki_status st = vki_vulkan_backend_import(dev, &ctx->ops, &ctx->impl, ctx->device_name,
+                                              sizeof ctx->device_name);
     if (st != VKI_OK) {
         free(ctx);
         return st;

@@ -304,23 +304,42 @@ static vki_status index_copy_checked(vki_tensor *out, const vki_tensor *self, in
 
 /* A call recorded into a command buffer (vki_cmd_index_copy_): the same checks, then the
  * backend records it; what the host path or clones would need is refused. */
-static vki_status record_checked(void *cmd, vki_tensor *out, const vki_tensor *self, int64_t dim,
-                                 const vki_tensor *index, const vki_tensor *source)
+/* Keeps the storages of a recorded op alive for cmd (room was made before recording). */
+static void hold(vki_context *ctx, void *cmd, const vki_copy_op *op)
 {
+    vki_storage *used[4] = {op->dst.storage, op->src.storage, op->index.storage, op->base.storage};
+    for (int i = 0; i < 4; i++)
+        if (used[i]) {
+            used[i]->refs++;
+            ctx->held[ctx->held_count++] = (struct vki_held){cmd, used[i]};
+        }
+}
+
+static vki_status record_checked(const char *api, void *cmd, vki_tensor *out,
+                                 const vki_tensor *self, int64_t dim, const vki_tensor *index,
+                                 const vki_tensor *source)
+{
+    vki_context *ctx = out->storage->ctx;
+    CHECK(ctx->ops->record, VKI_ERROR_INVALID_ARGUMENT,
+          "%s: the tensors are on a %s context, not one made by vki_context_create_vulkan", api,
+          ctx->ops->name);
     vki_copy_op op;
     bool out_is_self, nothing;
     vki_status st = make_op(out, self, dim, index, source, &op, &out_is_self, &nothing);
     if (st != VKI_OK || nothing)
         return st;
-    vki_context *ctx = self->storage->ctx;
-    CHECK(ctx->ops->record, VKI_ERROR_INVALID_ARGUMENT,
-          "vki_cmd_index_copy_: the tensors are on a %s context, not a Vulkan one", ctx->ops->name);
     CHECK(!spans_intersect(out, source) && !spans_intersect(out, index) &&
               (out_is_self || !spans_intersect(out, self)) && !vki_may_overlap_itself(&op.dst),
           VKI_ERROR_UNSUPPORTED,
-          "vki_cmd_index_copy_: an input shares memory with the written tensor, or the written "
-          "tensor's elements overlap each other; clone it first, or use vki_index_copy_");
-    return ctx->ops->record(ctx->impl, cmd, &op);
+          "%s: an input shares memory with the written tensor, or the written tensor's "
+          "elements overlap each other; clone it first, or use vki_index_copy_", api);
+    struct vki_held *room = vki_grow(ctx->held, &ctx->held_cap, ctx->held_count + 4,
+                                     sizeof *room, 64);
+    CHECK(room, VKI_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", api);
+    ctx->held = room;
+    if ((st = ctx->ops->record(ctx->impl, cmd, &op)) == VKI_OK)
+        hold(ctx, cmd, &op);
+    return st;
 }
 
 static vki_status check_args(const char *api, const vki_tensor *out, const vki_tensor *self,
@@ -352,7 +371,7 @@ vki_status vki_index_copy_record(const char *api, void *cmd, vki_tensor *out,
     if (st != VKI_OK || (st = vki_context_enter(out->storage->ctx, api)) != VKI_OK)
         return st;
     return vki_context_leave(out->storage->ctx,
-                             record_checked(cmd, out, self, dim, index, source));
+                             record_checked(api, cmd, out, self, dim, index, source));
 }
 
 vki_status vki_index_copy_(vki_tensor *self, int64_t dim, const vki_tensor *index,

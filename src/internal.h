@@ -38,6 +38,10 @@ struct vki_context {
     vki_backend kind;              /* CPU or VULKAN                                          */
     const vki_backend_ops *ops;
     void *impl;                    /* the backend's own state                                */
+    /* Storages kept alive for operations recorded into application command buffers, until
+     * vki_cmd_release (vulkan_api.c). */
+    struct vki_held { void *cmd; vki_storage *storage; } *held;
+    size_t held_count, held_cap;
     char device_name[256];
 };
 
@@ -105,7 +109,8 @@ vki_status vki_index_copy_sequential(vki_context *ctx, const vki_copy_op *op,
 
 /* ---- index_copy.c ---- */
 /* A call recorded into a command buffer (the backend's record op): the front door's checks,
- * then the backend; api names the public call. */
+ * then the backend; the storages it uses are held for cmd (see vki_held). api names the
+ * public call. */
 vki_status vki_index_copy_record(const char *api, void *cmd, vki_tensor *out,
                                  const vki_tensor *self, int64_t dim, const vki_tensor *index,
                                  const vki_tensor *source);

@@ -48,5 +48,6 @@ void vki_context_release(vki_context *ctx)
     if (--ctx->refs > 0)
         return;
     ctx->ops->context_destroy(ctx->impl);
+    free(ctx->held);
     free(ctx);
 }

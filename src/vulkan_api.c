@@ -95,21 +95,21 @@ vki_status vki_cmd_index_copy(VkCommandBuffer cmd, vki_tensor *out, const vki_te
     return vki_index_copy_record("vki_cmd_index_copy", cmd, out, self, dim, index, source);
 }
 
-static vki_status check_reports(vki_context *ctx)
+static vki_status check_reports(vki_context *ctx, VkCommandBuffer cmd)
 {
     vki_bad_index bad;
     int dim = 0;
     int64_t dim_size = 0;
-    vki_status st = ctx->ops->record_check(ctx->impl, &bad, &dim, &dim_size);
+    vki_status st = ctx->ops->record_check(ctx->impl, cmd, &bad, &dim, &dim_size);
     return st == VKI_ERROR_INDEX ? vki_index_error("", dim, dim_size, bad.value) : st;
 }
 
-vki_status vki_cmd_check(vki_context *ctx)
+vki_status vki_cmd_check(vki_context *ctx, VkCommandBuffer cmd)
 {
     vki_status st = vulkan_context("vki_cmd_check", ctx);
     if (st != VKI_OK || (st = vki_context_enter(ctx, "vki_cmd_check")) != VKI_OK)
         return st;
-    return vki_context_leave(ctx, check_reports(ctx));
+    return vki_context_leave(ctx, check_reports(ctx, cmd));
 }
 
 void vki_cmd_release(vki_context *ctx, VkCommandBuffer cmd)
@@ -118,7 +118,16 @@ void vki_cmd_release(vki_context *ctx, VkCommandBuffer cmd)
         vki_context_enter(ctx, "vki_cmd_release") != VKI_OK)
         return;
     ctx->ops->record_release(ctx->impl, cmd);
+    ctx->refs++; /* the held storages may be the context's last references */
+    size_t kept = 0;
+    for (size_t i = 0; i < ctx->held_count; i++)
+        if (ctx->held[i].cmd == (void *)cmd)
+            vki_storage_release(ctx->held[i].storage);
+        else
+            ctx->held[kept++] = ctx->held[i];
+    ctx->held_count = kept;
     vki_context_leave(ctx, VKI_OK);
+    vki_context_release(ctx);
 }
 
 vki_status vki_cmd_stats_get(vki_context *ctx, VkCommandBuffer cmd, vki_cmd_stats *out)

@@ -25,7 +25,7 @@ static void header_alone(void **state)
     vki_status (*record)(VkCommandBuffer, vki_tensor *, int64_t, const vki_tensor *,
                          const vki_tensor *) = vki_cmd_index_copy_;
     assert_non_null(record);
-    assert_int_equal(vki_cmd_check(NULL), VKI_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(vki_cmd_check(NULL, VK_NULL_HANDLE), VKI_ERROR_INVALID_ARGUMENT);
     assert_int_equal(vki_context_create_vulkan(&dev, NULL, NULL), VKI_ERROR_INVALID_ARGUMENT);
 }
 

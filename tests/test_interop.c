@@ -89,9 +89,16 @@ static void buffer_destroy(app *a, app_buffer *b)
     vkapp_buffer_destroy(&a->v, b);
 }
 
+/* Begins the command buffer with the barrier of the contract: earlier accesses (earlier
+ * submissions of it included) before vkindex's operations. */
 static void begin(app *a)
 {
     VK_OK(vkapp_begin(&a->v));
+    vkapp_barrier(&a->v, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                      VK_ACCESS_TRANSFER_WRITE_BIT);
 }
 
 /* Ends the command buffer with the barrier of the contract (vkindex's writes -> host reads). */
@@ -197,7 +204,7 @@ static void random_case(app *a, vki_context *cpu, test_rng *r, uint64_t seed)
         OK(vki_cmd_index_copy(a->v.cmd, out.t, self.t, dim, idx.t, src.t));
     end(a);
     submit_wait(a);
-    OK(vki_cmd_check(a->ctx));
+    OK(vki_cmd_check(a->ctx, a->v.cmd));
     vki_cmd_release(a->ctx, a->v.cmd);
     if (in_place)
         OK(vki_index_copy_(self.cpu, dim, idx.cpu, src.cpu));
@@ -298,7 +305,7 @@ static void replays(void **state)
         OK(vki_tensor_upload(ia.cpu, idx_a, sizeof idx_a));
         OK(vki_tensor_upload(ib.cpu, idx_b, sizeof idx_b));
         submit_wait(a);
-        vki_status st = vki_cmd_check(a->ctx);
+        vki_status st = vki_cmd_check(a->ctx, a->v.cmd);
         if (!bad) {
             OK(st);
             OK(vki_index_copy_(self.cpu, 0, ia.cpu, sa.cpu));
@@ -311,7 +318,7 @@ static void replays(void **state)
                                              "dimension 0 with size 50"
                                            : "index_copy_(): index -3 is out of bounds for "
                                              "dimension 0 with size 50");
-            OK(vki_cmd_check(a->ctx)); /* reported once */
+            OK(vki_cmd_check(a->ctx, a->v.cmd)); /* reported once */
             /* the other operation of the round ran: only the bad one wrote nothing */
             if (round == 2)
                 OK(vki_index_copy_(self.cpu, 0, ib.cpu, sb.cpu));
@@ -421,6 +428,47 @@ static void refusals(void **state)
     app_destroy(a);
 }
 
+/* A recording keeps the tensors it uses: their handles may go before the command buffer
+ * runs. A context of vkindex's own cannot record into the application's command buffer. */
+static void recordings_keep_tensors(void **state)
+{
+    (void)state;
+    app *a = app_create(true);
+    const int64_t shape = 8, n = 2;
+    const float zeros[8] = {0}, src_host[2] = {5, 7};
+    const int64_t idx_host[2] = {6, 1};
+    vki_tensor *self = make_tensor(a->ctx, VKI_FLOAT32, 1, &shape, zeros);
+    vki_tensor *src = make_tensor(a->ctx, VKI_FLOAT32, 1, &n, src_host);
+    vki_tensor *idx = make_tensor(a->ctx, VKI_INT64, 1, &n, idx_host);
+    begin(a);
+    OK(vki_cmd_index_copy_(a->v.cmd, self, 0, idx, src));
+    end(a);
+    vki_tensor_destroy(src);
+    vki_tensor_destroy(idx);
+    submit_wait(a);
+    OK(vki_cmd_check(a->ctx, VK_NULL_HANDLE));
+    float got[8];
+    OK(vki_tensor_download(self, got, sizeof got));
+    const float want[8] = {0, 7, 0, 0, 0, 0, 5, 0};
+    assert_memory_equal(got, want, sizeof want);
+    vki_cmd_release(a->ctx, a->v.cmd);
+    vki_context *owned;
+    OK(vki_context_create(&(vki_context_options){.backend = VKI_BACKEND_VULKAN}, &owned));
+    vki_tensor *other = make_tensor(owned, VKI_FLOAT32, 1, &shape, zeros);
+    vki_tensor *oi = make_tensor(owned, VKI_INT64, 1, &n, idx_host);
+    vki_tensor *os = make_tensor(owned, VKI_FLOAT32, 1, &n, src_host);
+    begin(a);
+    assert_int_equal(vki_cmd_index_copy_(a->v.cmd, other, 0, oi, os), VKI_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(vki_last_error(), "not on the application's"));
+    end(a);
+    vki_tensor_destroy(other);
+    vki_tensor_destroy(oi);
+    vki_tensor_destroy(os);
+    vki_context_destroy(owned);
+    vki_tensor_destroy(self);
+    app_destroy(a);
+}
+
 static long resident_kib(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -458,7 +506,7 @@ static void release_keeps_memory_flat(void **state)
                 OK(vki_cmd_index_copy_(a->v.cmd, self, 0, index, src));
         end(a);
         submit_wait(a);
-        OK(vki_cmd_check(a->ctx));
+        OK(vki_cmd_check(a->ctx, a->v.cmd));
         vki_cmd_release(a->ctx, a->v.cmd);
         if (round == 4)
             after_warmup = resident_kib();
@@ -489,6 +537,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(two_contexts_owned_first),
         cmocka_unit_test(refusals),
         cmocka_unit_test(release_keeps_memory_flat),
+        cmocka_unit_test(recordings_keep_tensors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

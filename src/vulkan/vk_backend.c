@@ -47,8 +47,8 @@ error:
 static void vk_storage_destroy(void *impl, void *storage)
 {
     vk_ctx *c = impl;
-    if (c->lost) /* a failed wait: the device may still be using it */
-        c->vk.vkDeviceWaitIdle(c->device);
+    if (c->lost && !c->imported) /* a failed wait: the device may still be using it */
+        c->vk.vkDeviceWaitIdle(c->device); /* (an application's device is not ours to wait) */
     vk_buffer_destroy(c, storage);
     free(storage);
 }

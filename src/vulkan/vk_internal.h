@@ -263,7 +263,8 @@ extern const vki_backend_ops vk_backend_ops;
 
 /* ---- vk_record.c: operations recorded into application command buffers ---- */
 vki_status vk_record_index_copy(void *impl, void *command_buffer, const vki_copy_op *op);
-vki_status vk_record_check(void *impl, vki_bad_index *bad, int *dim, int64_t *dim_size);
+vki_status vk_record_check(void *impl, void *command_buffer, vki_bad_index *bad, int *dim,
+                           int64_t *dim_size);
 void vk_record_release(void *impl, void *command_buffer);
 void vk_record_stats(void *impl, void *command_buffer, int64_t counts[4]);
 void vk_record_destroy_all(vk_ctx *c);

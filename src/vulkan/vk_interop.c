@@ -17,6 +17,10 @@ vki_status vk_wrap_buffer(void *impl, uint64_t buffer, uint64_t offset, uint64_t
     const uint64_t align = c->props.limits.minStorageBufferOffsetAlignment > 16
                                ? c->props.limits.minStorageBufferOffsetAlignment : 16;
     TRY(vk_check_lost(c));
+    if (!c->imported)
+        TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                     "this context runs on a device of its own, not on the application's (make "
+                     "it with vki_context_create_vulkan)"));
     if (offset % align != 0)
         TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
                      "offset %llu is not a multiple of %llu (16 and this device's "
@@ -26,10 +30,13 @@ vki_status vk_wrap_buffer(void *impl, uint64_t buffer, uint64_t offset, uint64_t
         TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
                      "size %llu is not a positive multiple of 16 (the kernels move whole "
                      "16-byte words)", (unsigned long long)bytes));
-    if (bytes > c->window_bytes * VKI_MAX_WINDOWS)
+    /* What the kernels can bind: one binding, or (with enough storage buffers per stage)
+     * VKI_MAX_WINDOWS windows of chunk_bytes. */
+    const uint64_t most = c->caps.windows ? c->chunk_bytes * VKI_MAX_WINDOWS : c->window_bytes;
+    if (bytes > most)
         TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
-                     "a buffer range of %llu bytes is more than %d bindings of this device "
-                     "(maxStorageBufferRange) hold", (unsigned long long)bytes, VKI_MAX_WINDOWS));
+                     "a buffer range of %llu bytes is more than this device's bindings hold "
+                     "(%llu bytes)", (unsigned long long)bytes, (unsigned long long)most));
     b = vki_calloc(1, sizeof *b);
     if (!b)
         TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));

@@ -215,6 +215,10 @@ vki_status vk_record_index_copy(void *impl, void *command_buffer, const vki_copy
     vk_call_plan plan;
     vk_buffer scratch = {0};
     TRY(vk_check_lost(c));
+    if (!c->imported)
+        TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                     "this context runs on a device of its own, not on the application's (make "
+                     "it with vki_context_create_vulkan)"));
     TRY(vk_plan_call(c, op, &plan));
     TRY(recording_of(c, cmd, &r));
     TRY(reserve(r));
@@ -262,13 +266,14 @@ error:
     return st;
 }
 
-vki_status vk_record_check(void *impl, vki_bad_index *bad, int *dim, int64_t *dim_size)
+vki_status vk_record_check(void *impl, void *command_buffer, vki_bad_index *bad, int *dim,
+                           int64_t *dim_size)
 {
     vk_ctx *c = impl;
     const vk_recorded *first = NULL;
     uint32_t first_words[VKI_REPORT_WORDS] = {0};
     for (vk_recording *r = c->recordings; r; r = r->next)
-        for (size_t i = 0; i < r->op_count; i++) {
+        for (size_t i = 0; i < r->op_count && (!command_buffer || r->cmd == command_buffer); i++) {
             const vk_recorded *op = &r->ops[i];
             const uint32_t *words =
                 (const uint32_t *)((const char *)op->page->report.first.mapped +
@@ -279,7 +284,7 @@ vki_status vk_record_check(void *impl, vki_bad_index *bad, int *dim, int64_t *di
             }
         }
     for (vk_recording *r = c->recordings; r; r = r->next) /* the next check starts afresh */
-        for (vk_page *p = r->pages; p; p = p->next)
+        for (vk_page *p = r->pages; p && (!command_buffer || r->cmd == command_buffer); p = p->next)
             memset(p->report.first.mapped, 0, (size_t)p->report.size);
     *bad = (vki_bad_index){.call = -1};
     if (!first)
