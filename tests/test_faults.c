@@ -228,12 +228,12 @@ static void scenario(void)
 }
 
 /* Runs the scenario once per point of the kind the variable injects into. */
-static void walk(const char *var, int vulkan_points)
+static void walk_scenario(const char *var, int vulkan_points, void (*run)(void))
 {
     fault_var = NULL;
     long long alloc = 0, vulkan = 0;
     vki_fault_reset();
-    scenario();
+    run();
     vki_fault_points(&alloc, &vulkan);
     const long long points = vulkan_points ? vulkan : alloc;
     if (vulkan_points && vulkan == 0) {
@@ -247,12 +247,17 @@ static void walk(const char *var, int vulkan_points)
         snprintf(fault_value, sizeof fault_value, "%lld", n);
         failures_seen = 0;
         vki_fault_reset();
-        scenario();
+        run();
         runs_with_failures += failures_seen > 0;
     }
     fault_var = NULL;
     printf("# %s: %lld points walked, %d runs saw a failure\n", var, points, runs_with_failures);
     fflush(stdout);
+}
+
+static void walk(const char *var, int vulkan_points)
+{
+    walk_scenario(var, vulkan_points, scenario);
 }
 
 static void host_allocations(void **state)
@@ -273,12 +278,105 @@ static void device_loss(void **state)
     walk("VKI_FAULT_DEVICE_LOST", 1);
 }
 
+#ifdef VKI_TEST_INTEROP
+#include "vkapp.h"
+
+/* The application of the interop scenario, made once with injection off: its device with the
+ * recommended features, and its buffers (self [64, 4] f32, a source [2, 4] and [40, 4], an
+ * index of 2 and one of 40, all valid). */
+static vkapp app;
+static vkapp_buffer app_buf[5];
+static const int64_t app_shapes[5][2] = {{64, 4}, {2, 4}, {40, 4}, {2, 1}, {40, 1}};
+
+static void app_setup(void)
+{
+    const char *backend = getenv("VKI_BACKEND");
+    if (backend && !strcmp(backend, "cpu")) /* the walk of the Vulkan configuration does it */
+        skip();
+    if (vkapp_create(&app, true) != VK_SUCCESS)
+        skip();
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(vkapp_buffer_create(&app, 1024, true, &app_buf[i]), VK_SUCCESS);
+        memset(app_buf[i].mapped, 0, 1024);
+    }
+    int64_t *idx = app_buf[4].mapped;
+    for (int i = 0; i < 40; i++)
+        idx[i] = (i * 7) % 64;
+    ((int64_t *)app_buf[3].mapped)[1] = 5;
+}
+
+static void app_teardown(void)
+{
+    for (int i = 0; i < 5; i++)
+        vkapp_buffer_destroy(&app, &app_buf[i]);
+    const int messages = app.messages;
+    vkapp_destroy(&app);
+    assert_int_equal(messages, 0);
+}
+
+/* An application's life with vkindex: import, wrap, record a fused and a checked operation,
+ * submit, check, release, destroy. Every failure must be a clean status; what a failed call
+ * would have recorded is not there (the validation layer sees the submission). */
+static void interop_scenario(void)
+{
+    vki_vulkan_device dev = vkapp_device(&app);
+    vki_context *ctx = NULL;
+    vki_tensor *t[5] = {NULL};
+    injection_on();
+    bool ok = status_ok(vki_context_create_vulkan(&dev, NULL, &ctx), "vki_context_create_vulkan");
+    for (int i = 0; i < 5 && ok; i++)
+        ok = status_ok(vki_tensor_wrap_buffer(ctx, app_buf[i].buffer, 0, 1024,
+                                              i < 3 ? VKI_FLOAT32 : VKI_INT64, i < 3 ? 2 : 1,
+                                              app_shapes[i], NULL, &t[i]),
+                       "vki_tensor_wrap_buffer");
+    if (ok) {
+        injection_off();
+        assert_int_equal(vkapp_begin(&app), VK_SUCCESS);
+        injection_on();
+        status_ok(vki_cmd_index_copy_(app.cmd, t[0], 0, t[3], t[1]), "vki_cmd_index_copy_");
+        status_ok(vki_cmd_index_copy_(app.cmd, t[0], 0, t[4], t[2]), "vki_cmd_index_copy_");
+        injection_off();
+        vkapp_barrier(&app, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+        assert_int_equal(vkEndCommandBuffer(app.cmd), VK_SUCCESS);
+        assert_int_equal(vkapp_submit_wait(&app), VK_SUCCESS);
+        injection_on();
+        status_ok(vki_cmd_check(ctx, app.cmd), "vki_cmd_check"); /* the indices are valid */
+        vki_cmd_release(ctx, app.cmd);
+    }
+    for (int i = 0; i < 5; i++)
+        vki_tensor_destroy(t[i]);
+    vki_context_destroy(ctx);
+    injection_off();
+}
+
+static void interop_allocations(void **state)
+{
+    (void)state;
+    app_setup();
+    walk_scenario("VKI_FAULT_ALLOC", 0, interop_scenario);
+    app_teardown();
+}
+
+static void interop_vulkan_calls(void **state)
+{
+    (void)state;
+    app_setup();
+    walk_scenario("VKI_FAULT_VULKAN", 1, interop_scenario);
+    app_teardown();
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(host_allocations),
         cmocka_unit_test(vulkan_calls),
         cmocka_unit_test(device_loss),
+#ifdef VKI_TEST_INTEROP
+        cmocka_unit_test(interop_allocations),
+        cmocka_unit_test(interop_vulkan_calls),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
