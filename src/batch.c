@@ -21,11 +21,6 @@ vki_status vki_index_error(const char *prefix, int dim, int64_t dim_size, int64_
                     prefix, (long long)value, dim, (long long)dim_size);
 }
 
-static vki_status index_error(const char *prefix, const struct vki_call_info *call,
-                              int64_t value)
-{
-    return vki_index_error(prefix, call->dim, call->dim_size, value);
-}
 
 static bool keep(vki_batch *b, vki_storage *s, int64_t call)
 {
@@ -116,7 +111,8 @@ static vki_status batch_end(vki_context *ctx)
         char prefix[64];
         snprintf(prefix, sizeof prefix, "vki_batch_end: call %lld of the batch: ",
                  (long long)b->bad.call);
-        st = index_error(prefix, &b->info[b->bad.call], b->bad.value);
+        const struct vki_call_info *call = &b->info[b->bad.call];
+        st = vki_index_error(prefix, call->dim, call->dim_size, b->bad.value);
     }
     reset(b, false);
     return st;
@@ -164,9 +160,10 @@ vki_status vki_batch_settle(vki_context *ctx, const vki_copy_op *op, vki_status 
                             const vki_bad_index *bad)
 {
     vki_batch *b = &ctx->batch;
-    const struct vki_call_info call = {op->dim, op->dst.shape[op->dim]};
     if (!b->open)
-        return st == VKI_ERROR_INDEX ? index_error("", &call, bad->value) : st;
+        return st == VKI_ERROR_INDEX
+                   ? vki_index_error("", op->dim, op->dst.shape[op->dim], bad->value)
+                   : st;
     if (st == VKI_OK || st == VKI_ERROR_INDEX)
         b->calls++;
     if (ctx->ops->done)

@@ -23,6 +23,16 @@ static const uint32_t compute_rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_
 
 static vki_status flush(vk_ctx *c);
 
+/* The submission's arena, its scratch binding on the context's scratch buffer as it is now
+ * (reserve and shrink make it anew; a call's plan keeps what it uses in one binding). */
+static vk_arena *run_arena(vk_ctx *c)
+{
+    c->run.scratch = (VkDescriptorBufferInfo){
+        c->scratch.first.buffer, 0,
+        c->scratch.size < c->window_bytes ? c->scratch.size : c->window_bytes};
+    return &c->run;
+}
+
 /* ---- storage and transfers ---- */
 
 static vki_status vk_storage_create(void *impl, uint64_t bytes, void **out)
@@ -75,7 +85,7 @@ static vki_status vk_transfer(vk_ctx *c, const vki_view *v, const void *in, void
         vk_box_copy(&l, &packed, &c->staging, v, vk_buffer_of(v));
     TRY(vk_begin(c));
     if (!contiguous)
-        TRY(vk_launch_prepare(c, &c->run, &l, &prepared));
+        TRY(vk_launch_prepare(c, run_arena(c), &l, &prepared));
     if (to_device)
         vk_buffer_write(&c->staging, 0, in, bytes);
     const VkDeviceSize at = (VkDeviceSize)(v->offset * v->elem_size);
@@ -114,7 +124,7 @@ static vki_status vk_copy(void *impl, const vki_view *dst, const vki_view *src)
     vk_prepared prepared;
     vk_box_copy(&l, dst, vk_buffer_of(dst), src, vk_buffer_of(src));
     TRY(vk_begin(c));
-    TRY(vk_launch_prepare(c, &c->run, &l, &prepared));
+    TRY(vk_launch_prepare(c, run_arena(c), &l, &prepared));
     vk_launch_dispatch(c, c->cmd, &prepared);
     TRY(vk_submit_wait(c));
 error:
@@ -272,7 +282,7 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
         TRY(vk_begin(c));
     const uint32_t slot = c->pending_count;
     vk_prepared prepared[LAUNCHES];
-    TRY(vk_prepare_call(c, &c->run, op, &plan, slot, VK_NO_REPORT, prepared));
+    TRY(vk_prepare_call(c, run_arena(c), op, &plan, slot, VK_NO_REPORT, prepared));
     if (c->calls_in_submission) /* the previous call's writes and scratch reads come first */
         vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
                    VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);

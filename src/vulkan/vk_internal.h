@@ -154,8 +154,7 @@ typedef struct vk_arena {
     uint32_t params_used;
     VkDescriptorPool pool;
     uint32_t sets_left;
-    /* The scratch and report bindings of the next launches (set before preparing them);
-     * scratch.buffer VK_NULL_HANDLE: the context's scratch buffer. */
+    /* The scratch and report bindings of the next launches (set before preparing them). */
     VkDescriptorBufferInfo scratch, report;
 } vk_arena;
 

@@ -171,12 +171,7 @@ static vki_status write_set(vk_ctx *c, vk_arena *arena, const vk_launch *l,
     VkDescriptorBufferInfo infos[VKI_BINDING_COUNT][VKI_MAX_WINDOWS];
     infos[VKI_BINDING_PARAMS][0] = (VkDescriptorBufferInfo){arena->params->first.buffer, 0,
                                                             VKI_PARAM_SLOT_BYTES};
-    /* The context's scratch is one buffer; a call's plan keeps what it uses in one binding. */
-    infos[VKI_BINDING_SCRATCH][0] =
-        arena->scratch.buffer ? arena->scratch
-                              : (VkDescriptorBufferInfo){c->scratch.first.buffer, 0,
-                                                         c->scratch.size < c->window_bytes
-                                                             ? c->scratch.size : c->window_bytes};
+    infos[VKI_BINDING_SCRATCH][0] = arena->scratch;
     infos[VKI_BINDING_REPORT][0] = arena->report;
     bind_windows(l->dst, windows, b->window, infos[VKI_BINDING_DST]);
     bind_windows(l->src, windows, b->window, infos[VKI_BINDING_SRC]);
