@@ -13,10 +13,10 @@ void main()
     for (uint i = gl_GlobalInvocationID.x; i < n; i += step) {
         uvec2 v = load_index(i);
         if (v.y != 0u || v.x >= dim_size) {
-            atomicMax(scratch[slot], ~i);
+            atomicMax(scratch[VKI_SCRATCH_STATUS(slot)], ~i);
         } else if ((FLAGS & VKI_FLAG_WINNERS) != 0u) {
             if (atomicMax(scratch[VKI_SCRATCH_WINNERS + v.x], i + 1u) != 0u)
-                scratch[VKI_SCRATCH_DUPS + slot] = 1u; // every writer stores the same value
+                scratch[VKI_SCRATCH_DUPS(slot)] = 1u; // every writer stores the same value
         }
     }
 }

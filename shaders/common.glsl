@@ -189,24 +189,18 @@ uvec2 load_index(uint i)
     return v;
 }
 
-// Keeps the value of the call's first bad index (at `position`) for the error message: the
-// host reads it after the whole submission, when a later call may have rewritten the index.
-// A recorded operation reports it in its report slot instead, where the first report stays
-// until the host has read it.
+// Reports the call's first bad index (at `position`) and its value in the call's report slot,
+// where the host reads it after the submission (a later call may rewrite the index). The
+// first report stays until the host has cleared it.
 void record_bad_value(uint position)
 {
     uvec2 v = load_index(position);
-    if ((FLAGS & VKI_FLAG_REPORT) != 0u) {
-        const uint r = VKI_REPORT_WORDS * p[VKI_P_REPORT];
-        if (report[r] == 0u) {
-            report[r] = ~position;
-            report[r + 1u] = v.x;
-            report[r + 2u] = v.y;
-        }
-        return;
+    const uint r = VKI_REPORT_WORDS * p[VKI_P_REPORT];
+    if (report[r] == 0u) {
+        report[r] = ~position;
+        report[r + 1u] = v.x;
+        report[r + 2u] = v.y;
     }
-    scratch[VKI_SCRATCH_VALUES + 2u * p[VKI_P_SLOT]] = v.x;
-    scratch[VKI_SCRATCH_VALUES + 2u * p[VKI_P_SLOT] + 1u] = v.y;
 }
 
 uint first_bad_index()

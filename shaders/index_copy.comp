@@ -17,7 +17,7 @@ bool map_axis(off_t c, out off_t dc, out off_t sc)
 {
     if (MODE == VKI_MODE_SCATTER) {
         uint v = load_index(uint(c)).x;
-        if ((FLAGS & VKI_FLAG_WINNERS) != 0u && scratch[VKI_SCRATCH_DUPS + p[VKI_P_SLOT]] != 0u &&
+        if ((FLAGS & VKI_FLAG_WINNERS) != 0u && scratch[VKI_SCRATCH_DUPS(p[VKI_P_SLOT])] != 0u &&
             scratch[VKI_SCRATCH_WINNERS + v] != uint(c) + 1u)
             return false;
         if ((FLAGS & VKI_FLAG_FUSED) != 0u) /* few indices: a later occurrence overrides this one */
@@ -75,19 +75,15 @@ void packed_gather(off_t d, off_t s, off_t j, off_t src_last)
 
 void main()
 {
-    if ((FLAGS & VKI_FLAG_GUARD) != 0u && scratch[p[VKI_P_SLOT]] != 0u) {
+    if ((FLAGS & VKI_FLAG_GUARD) != 0u && scratch[VKI_SCRATCH_STATUS(p[VKI_P_SLOT])] != 0u) {
         if (gl_GlobalInvocationID.x == 0u)
-            record_bad_value(~scratch[p[VKI_P_SLOT]]);
+            record_bad_value(~scratch[VKI_SCRATCH_STATUS(p[VKI_P_SLOT])]);
         return; // an index is out of range: write nothing
     }
     if ((FLAGS & VKI_FLAG_FUSED) != 0u) {
         uint bad = first_bad_index(); // the same answer in every invocation
-        if (MODE != VKI_MODE_COPY && gl_GlobalInvocationID.x == 0u) {
-            if ((FLAGS & VKI_FLAG_REPORT) == 0u)
-                scratch[p[VKI_P_SLOT]] = bad == VKI_NO_BAD_INDEX ? 0u : ~bad;
-            if (bad != VKI_NO_BAD_INDEX)
-                record_bad_value(bad);
-        }
+        if (MODE != VKI_MODE_COPY && gl_GlobalInvocationID.x == 0u && bad != VKI_NO_BAD_INDEX)
+            record_bad_value(bad);
         if (bad != VKI_NO_BAD_INDEX)
             return;
     }

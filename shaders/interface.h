@@ -2,7 +2,7 @@
  * Everything the Vulkan backend's C code and its shaders must agree on, written once: the
  * specialization constants, bindings, modes and flags of the kernels, the parameter block and
  * the scratch buffer. The C files (src/vulkan/) and shaders/common.glsl both include this
- * file, so it holds only #define lines of integer literals that mean the same in C and GLSL;
+ * file, so it holds only #define lines of integer expressions that mean the same in C and GLSL;
  * the C side checks the sizes below with _Static_assert. docs/architecture.md says what the
  * kernels do with them; the list of compiled variants is in shaders/meson.build.
  */
@@ -37,11 +37,8 @@
 #define VKI_FLAG_GUARD 1u   /* write nothing if the check pass found a bad index               */
 #define VKI_FLAG_WINNERS 2u /* scatter: only the last occurrence of each index writes          */
 #define VKI_FLAG_INDEX32 4u /* index elements are int32 (else int64)                           */
-#define VKI_FLAG_FUSED 8u   /* few indices: every invocation checks them all itself and the
-                               scatter writes the call's status word (no check pass)           */
-#define VKI_FLAG_REPORT 16u /* a recorded operation: a bad index is reported in its report slot
-                               p[VKI_P_REPORT] (the first one kept until the host clears it)
-                               instead of the scratch status and values                        */
+#define VKI_FLAG_FUSED 8u   /* few indices: every invocation checks them all itself (no check
+                               pass and no scratch)                                            */
 
 /* The parameter block of one launch, in 32-bit words; 64-bit values are (low, high) pairs. */
 #define VKI_MAX_ND 16u          /* dims of an iteration box                                    */
@@ -59,24 +56,25 @@
 #define VKI_P_SHAPE 18u         /* VKI_MAX_ND 64-bit sizes                                     */
 #define VKI_P_DST_STRIDE (VKI_P_SHAPE + 2u * VKI_MAX_ND)      /* VKI_MAX_ND 64-bit byte strides */
 #define VKI_P_SRC_STRIDE (VKI_P_DST_STRIDE + 2u * VKI_MAX_ND)
-#define VKI_P_SLOT (VKI_P_SRC_STRIDE + 2u * VKI_MAX_ND)        /* the call's status slot        */
-#define VKI_P_REPORT (VKI_P_SLOT + 1u)                        /* its report slot (FLAG_REPORT) */
+#define VKI_P_SLOT (VKI_P_SRC_STRIDE + 2u * VKI_MAX_ND)        /* the call's scratch slot       */
+#define VKI_P_REPORT (VKI_P_SLOT + 1u)                        /* its report slot               */
 #define VKI_P_WORDS (VKI_P_REPORT + 1u)
 #define VKI_PARAM_SLOT_BYTES 512u /* bytes per launch: a multiple of any storage alignment    */
 
-/* Scratch, in 32-bit words: a status word per call of the submission, a "duplicates seen"
- * word per call, the value of each call's first bad index (two words), then the winner map
- * of the current call. All start at 0, so one fill clears them. A status word holds ~p for
- * the first bad position p (atomicMax of ~p finds the smallest p); 0 means none. */
+/* Scratch, used only by calls with a check pass, in 32-bit words: two words per slot (a call
+ * of the submission), its status word and its "duplicates seen" word, then the winner map of
+ * the current call. A call clears its two words and the map with one fill before its check
+ * pass (the slots after it are not in use yet). A status word holds ~p for the first bad
+ * position p (atomicMax of ~p finds the smallest p); 0 means none. */
 #define VKI_SCRATCH_SLOTS 1024u
-#define VKI_SCRATCH_STATUS 0u
-#define VKI_SCRATCH_DUPS VKI_SCRATCH_SLOTS
-#define VKI_SCRATCH_VALUES (2u * VKI_SCRATCH_SLOTS)
-#define VKI_SCRATCH_WINNERS (4u * VKI_SCRATCH_SLOTS)
+#define VKI_SCRATCH_STATUS(slot) (2u * (slot))
+#define VKI_SCRATCH_DUPS(slot) (2u * (slot) + 1u)
+#define VKI_SCRATCH_WINNERS (2u * VKI_SCRATCH_SLOTS)
 #define VKI_NO_BAD_INDEX 0xFFFFFFFFu
 
-/* A report slot of a recorded operation, in 32-bit words: ~p for the first bad position p
- * (0: none), then the value (low, high). The host clears it after reading it. */
+/* A call's report slot, in 32-bit words, in host-visible memory: ~p for the first bad
+ * position p (0: none; the first report stays), then the value (low, high). The host reads
+ * it after the submission and clears it. */
 #define VKI_REPORT_WORDS 4u
 
 #if defined(__STDC_VERSION__) /* the C side checks what the shaders rely on */
@@ -85,8 +83,7 @@ _Static_assert(VKI_P_ROWS % 2u == 0u && VKI_P_DST_BASE % 2u == 0u && VKI_P_SRC_B
                    VKI_P_IDX_BASE % 2u == 0u && VKI_P_IDX_STRIDE % 2u == 0u &&
                    VKI_P_CHUNKS % 2u == 0u && VKI_P_SHAPE % 2u == 0u,
                "64-bit parameters start on even words");
-_Static_assert(VKI_SCRATCH_VALUES >= VKI_SCRATCH_DUPS + VKI_SCRATCH_SLOTS &&
-                   VKI_SCRATCH_WINNERS >= VKI_SCRATCH_VALUES + 2u * VKI_SCRATCH_SLOTS,
+_Static_assert(VKI_SCRATCH_WINNERS >= VKI_SCRATCH_DUPS(VKI_SCRATCH_SLOTS - 1u) + 1u,
                "scratch regions overlap");
 _Static_assert(VKI_SCRATCH_WINNERS % 4u == 0u, "the winner map is read as uvec4s");
 #endif

@@ -101,6 +101,13 @@ typedef struct vki_backend_ops {
     void (*record_release)(void *ctx_impl, void *command_buffer);
     /* Operations, dispatches, barriers and fills recorded into a command buffer. */
     void (*record_stats)(void *ctx_impl, void *command_buffer, int64_t counts[4]);
+    /* vkindex-bench's copy bound (src/introspect.h): dst = src over the whole of two
+     * contiguous storages of one size, with method 0 or 1 (named in bound_names). */
+    const char *bound_names[2];
+    vki_status (*bound_copy)(void *ctx_impl, const vki_view *dst, const vki_view *src, int method);
+    /* Submissions, dispatches, barriers, fills and buffer copies recorded into the context's
+     * own command buffers so far (NULL: a backend without command buffers). */
+    void (*command_counts)(void *ctx_impl, int64_t counts[5]);
 } vki_backend_ops;
 
 /* The CPU backend: creates its state for `threads` workers (>= 1). */

@@ -5,10 +5,12 @@
  * An index_copy is planned (fused check or check pass, winner map, scatter or gather), its
  * launches prepared, and only then recorded into the current submission; calls of a batch
  * share submissions until one is full. A submission starts with a full memory barrier (it
- * sees everything before it) and ends with one to the host; its calls' status words and the
- * value of each call's first bad index (recorded by the kernels when the check ran) are copied
- * back, so the host words the error without reading an index that a later call may have
- * overwritten.
+ * sees everything before it) and ends with one to the host. Between its calls there is a
+ * barrier only where a call touches what an earlier one wrote, or writes what it read, or
+ * has a check pass (which reuses the scratch buffer). Each call has a report slot in
+ * host-visible memory where its kernels leave the first bad index and its value, so the host
+ * words the error without reading an index that a later call may have overwritten. A call
+ * with few indices is one dispatch: no fill, no check pass, no copy back.
  */
 #include "vk_internal.h"
 
@@ -163,7 +165,8 @@ vki_status vk_plan_call(const vk_ctx *c, const vki_copy_op *op, vk_call_plan *p)
     for (int k = op->dim + 1; k < op->dst.ndim; k++)
         slice *= op->dst.shape[k];
     p->gather = p->winners && dim_size <= 4 * n && (slice * op->dst.elem_size <= 16 || dim_size < n);
-    p->scratch_bytes = p->winners ? map_end : (4 * VKI_SCRATCH_WINNERS);
+    /* A check pass uses the slots (and the winner map); the other calls no scratch at all. */
+    p->scratch_bytes = !op->check_index || p->fused ? 0 : p->winners ? map_end : (4 * VKI_SCRATCH_WINNERS);
 error:
     return st;
 }
@@ -188,8 +191,6 @@ vki_status vk_prepare_call(vk_ctx *c, vk_arena *arena, const vki_copy_op *op,
                            vk_prepared *prepared)
 {
     vki_status st = VKI_OK;
-    /* A recorded call (report != VK_NO_REPORT) reports a bad index in its report slot. */
-    const uint32_t reporting = report != VK_NO_REPORT ? VKI_FLAG_REPORT : 0;
     for (int i = 0; i < LAUNCHES; i++)
         prepared[i] = (vk_prepared){0};
     if (op->check_index && !plan->fused) {
@@ -203,7 +204,7 @@ vki_status vk_prepare_call(vk_ctx *c, vk_arena *arena, const vki_copy_op *op,
         vk_launch base;
         vk_box_copy(&base, &op->dst, vk_buffer_of(&op->dst), &op->base, vk_buffer_of(&op->base));
         if (op->check_index) {
-            base.flags = (plan->fused ? VKI_FLAG_FUSED : VKI_FLAG_GUARD) | reporting;
+            base.flags = plan->fused ? VKI_FLAG_FUSED : VKI_FLAG_GUARD;
             launch_index(&base, op, slot);
             base.report = report;
         }
@@ -214,9 +215,8 @@ vki_status vk_prepare_call(vk_ctx *c, vk_arena *arena, const vki_copy_op *op,
         vk_box_index_copy(&copy, op, plan->gather);
         copy.slot = slot;
         copy.report = report;
-        copy.flags |= reporting | (plan->fused ? VKI_FLAG_FUSED
-                                               : VKI_FLAG_GUARD | (plan->winners && !plan->gather
-                                                                       ? VKI_FLAG_WINNERS : 0));
+        copy.flags |= plan->fused ? VKI_FLAG_FUSED
+                                  : VKI_FLAG_GUARD | (plan->winners && !plan->gather ? VKI_FLAG_WINNERS : 0);
         TRY(vk_launch_prepare(c, arena, &copy, &prepared[LAUNCH_COPY]));
     }
 error:
@@ -237,20 +237,20 @@ void vk_dispatch_call(vk_ctx *c, VkCommandBuffer cmd, const vk_prepared *prepare
     }
 }
 
-/* Records a prepared call: the scratch fill, then its launches with barriers between them. */
-static void record_prepared_call(vk_ctx *c, const vki_copy_op *op, const vk_call_plan *plan,
-                                 const vk_prepared *prepared, bool first_checked)
+int vk_clear_scratch(vk_ctx *c, VkCommandBuffer cmd, VkBuffer scratch, const vk_call_plan *plan,
+                     uint32_t slot)
 {
-    /* Zero what the kernels count on, in one fill: the status words, duplicate flags and bad
-     * values of the whole submission (with its first checked call), and the winner map. */
-    VkDeviceSize from = first_checked ? 0 : (4 * VKI_SCRATCH_WINNERS);
-    VkDeviceSize to = plan->winners ? plan->scratch_bytes : (first_checked ? (4 * VKI_SCRATCH_WINNERS) : 0);
-    if (op->check_index && to > from) {
-        c->vk.vkCmdFillBuffer(c->cmd, c->scratch.first.buffer, from, to - from, 0);
-        vk_barrier(c, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
-    }
-    vk_dispatch_call(c, c->cmd, prepared);
+    if (plan->scratch_bytes == 0) /* no check pass */
+        return 0;
+    /* The slot's status and duplicate words, and the winner map; the slots after this one
+     * are not in use yet. */
+    const VkDeviceSize from = 4 * VKI_SCRATCH_STATUS(slot);
+    const VkDeviceSize to = plan->winners ? plan->scratch_bytes : 4 * (VKI_SCRATCH_DUPS(slot) + 1);
+    c->vk.vkCmdFillBuffer(cmd, scratch, from, to - from, 0);
+    c->counts[VK_COUNT_FILLS] += cmd == c->cmd;
+    vk_barrier_on(c, cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, compute_rw);
+    return 1;
 }
 
 /* Room for one more pending status in c->pending. */
@@ -282,11 +282,12 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
         TRY(vk_begin(c));
     const uint32_t slot = c->pending_count;
     vk_prepared prepared[LAUNCHES];
-    TRY(vk_prepare_call(c, run_arena(c), op, &plan, slot, VK_NO_REPORT, prepared));
-    if (c->calls_in_submission) /* the previous call's writes and scratch reads come first */
-        vk_barrier(c, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_MEMORY_READ_BIT,
-                   VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
-    record_prepared_call(c, op, &plan, prepared, slot == 0);
+    TRY(vk_prepare_call(c, run_arena(c), op, &plan, slot, slot, prepared));
+    /* The submission's first barrier orders its first call; a check pass reuses scratch. */
+    if (vk_hazards_note(&c->hazards, op, op->check_index && !plan.fused) && c->calls_in_submission)
+        vk_call_barrier(c, c->cmd);
+    vk_clear_scratch(c, c->cmd, c->scratch.first.buffer, &plan, slot);
+    vk_dispatch_call(c, c->cmd, prepared);
     c->calls_in_submission++;
     if (op->batch_call >= 0)
         c->queued_calls = op->batch_call + 1;
@@ -298,19 +299,23 @@ error:
     return st != VKI_OK && !c->calls_in_submission ? vk_abandon(c, st) : st;
 }
 
-/* Notes the first bad index among the statuses of a finished submission's `count` calls. */
+/* Notes the first bad index among the reports of a finished submission's `count` calls, and
+ * clears their report slots for the next submission. */
 static void read_statuses(vk_ctx *c, uint32_t count)
 {
-    const char *readback = c->readback.first.mapped;
+    char *reports = c->reports.first.mapped;
     for (uint32_t i = 0; i < count; i++) {
         const vk_pending *p = &c->pending[i];
-        uint32_t status, value[2];
-        memcpy(&status, readback + (size_t)p->slot * 4, 4);
-        if (status == 0 || (c->bad.call >= 0 && c->bad.call <= p->call))
+        uint32_t words[VKI_REPORT_WORDS];
+        char *slot = reports + (size_t)p->slot * sizeof words;
+        memcpy(words, slot, sizeof words);
+        if (words[0] == 0)
             continue;
-        memcpy(value, readback + VK_READBACK_VALUES_BYTES + (size_t)p->slot * 8, 8);
-        c->bad = (vki_bad_index){.call = p->call, .position = ~status, /* stored complemented */
-                                 .value = (int64_t)((uint64_t)value[1] << 32 | value[0])};
+        memset(slot, 0, sizeof words);
+        if (c->bad.call >= 0 && c->bad.call <= p->call)
+            continue;
+        c->bad = (vki_bad_index){.call = p->call, .position = ~words[0], /* stored complemented */
+                                 .value = (int64_t)((uint64_t)words[2] << 32 | words[1])};
     }
 }
 
@@ -321,15 +326,6 @@ static vki_status flush(vk_ctx *c)
     if (!c->recording)
         return st; /* nothing recorded */
     const uint32_t count = c->pending_count;
-    if (count > 0) { /* the status words and bad values of the recorded calls */
-        vk_barrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
-        VkBufferCopy regions[2] = {
-            {0, 0, (VkDeviceSize)count * 4},
-            {4 * VKI_SCRATCH_VALUES, VK_READBACK_VALUES_BYTES, (VkDeviceSize)count * 8},
-        };
-        c->vk.vkCmdCopyBuffer(c->cmd, c->scratch.first.buffer, c->readback.first.buffer, 2, regions);
-    }
     c->pending_count = 0;
     TRY(vk_submit_wait(c));
     c->done_calls = c->queued_calls;
@@ -411,4 +407,7 @@ const vki_backend_ops vk_backend_ops = {
     .record_check = vk_record_check,
     .record_release = vk_record_release,
     .record_stats = vk_record_stats,
+    .bound_names = {"copy shader (uvec4)", "vkCmdCopyBuffer"},
+    .bound_copy = vk_bound_copy,
+    .command_counts = vk_command_counts,
 };

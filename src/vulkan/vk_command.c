@@ -46,12 +46,53 @@ void vk_barrier_on(vk_ctx *c, VkCommandBuffer cmd, VkPipelineStageFlags src_stag
         .dstAccessMask = dst_access,
     };
     c->vk.vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &b, 0, NULL, 0, NULL);
+    c->counts[VK_COUNT_BARRIERS] += cmd == c->cmd;
 }
 
 void vk_barrier(vk_ctx *c, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
                 VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
 {
     vk_barrier_on(c, c->cmd, src_stage, src_access, dst_stage, dst_access);
+}
+
+/* The byte range of a view's elements in its VkBuffer. */
+static vk_access access_of(const vki_view *v, bool write)
+{
+    const vk_buffer *b = vk_buffer_of(v);
+    uint64_t lo, hi;
+    vki_view_span(v->ndim, v->shape, v->strides, v->offset, v->elem_size, &lo, &hi);
+    return (vk_access){b->first.buffer, b->first.base + lo, b->first.base + hi, write};
+}
+
+bool vk_hazards_note(vk_hazards *h, const vki_copy_op *op, bool force)
+{
+    vk_access mine[4];
+    int n = 0;
+    mine[n++] = access_of(&op->dst, true);
+    mine[n++] = access_of(&op->src, false);
+    mine[n++] = access_of(&op->index, false);
+    if (op->base.storage)
+        mine[n++] = access_of(&op->base, false);
+    bool conflict = force || h->count + n > VK_TRACKED_ACCESSES;
+    for (int i = 0; i < h->count && !conflict; i++)
+        for (int k = 0; k < n && !conflict; k++) {
+            const vk_access *t = &h->tracked[i];
+            conflict = (t->write || mine[k].write) && t->buffer == mine[k].buffer &&
+                       t->lo < mine[k].hi && mine[k].lo < t->hi;
+        }
+    if (conflict)
+        h->count = 0;
+    for (int k = 0; k < n; k++)
+        h->tracked[h->count++] = mine[k];
+    return conflict;
+}
+
+void vk_call_barrier(vk_ctx *c, VkCommandBuffer cmd)
+{
+    const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    vk_barrier_on(c, cmd, stages, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, stages,
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                      VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
 }
 
 vki_status vk_begin(vk_ctx *c)
@@ -66,6 +107,7 @@ vki_status vk_begin(vk_ctx *c)
     c->run.sets_left = VK_SETS_PER_SUBMIT;
     c->run.params_used = 0;
     c->calls_in_submission = 0;
+    c->hazards.count = 0;
     VkCommandBufferBeginInfo begin = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
         .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
@@ -115,6 +157,7 @@ static vki_status submit(vk_ctx *c)
     if (c->lock_queue) /* an application's queue, which its own threads may use */
         c->lock_queue(c->queue_user);
     VkResult r = VK_TRY(c->vk.vkQueueSubmit(c->queue, 1, &submit, c->fence));
+    c->counts[VK_COUNT_SUBMISSIONS] += r == VK_SUCCESS;
     if (c->unlock_queue)
         c->unlock_queue(c->queue_user);
     if (r == VK_ERROR_DEVICE_LOST)

@@ -162,11 +162,12 @@ static vki_status create_resources(vk_ctx *c)
     TRY(vk_pipelines_init(c));
     TRY(vk_buffer_create(c, (VkDeviceSize)VK_PARAMS_PER_SUBMIT * VKI_PARAM_SLOT_BYTES,
                          VK_MEMORY_UPLOAD, true, &c->params));
-    TRY(vk_buffer_create(c, VK_READBACK_BYTES, VK_MEMORY_READBACK, true, &c->readback));
+    TRY(vk_buffer_create(c, (VkDeviceSize)VKI_SCRATCH_SLOTS * 4 * VKI_REPORT_WORDS,
+                         VK_MEMORY_READBACK, true, &c->reports));
+    memset(c->reports.first.mapped, 0, (size_t)c->reports.size);
     TRY(vk_buffer_create(c, 4096, VK_MEMORY_DEVICE, true, &c->scratch));
-    TRY(vk_buffer_create(c, 16, VK_MEMORY_DEVICE, true, &c->no_report));
     c->run.params = &c->params;
-    c->run.report = (VkDescriptorBufferInfo){c->no_report.first.buffer, 0, VK_WHOLE_SIZE};
+    c->run.report = (VkDescriptorBufferInfo){c->reports.first.buffer, 0, c->reports.size};
 error:
     return st;
 }
@@ -193,9 +194,8 @@ void vk_context_destroy(void *impl)
             c->vk.vkDeviceWaitIdle(c->device);
         vk_record_destroy_all(c);
         vk_buffer_destroy(c, &c->params);
-        vk_buffer_destroy(c, &c->readback);
+        vk_buffer_destroy(c, &c->reports);
         vk_buffer_destroy(c, &c->scratch);
-        vk_buffer_destroy(c, &c->no_report);
         vk_buffer_destroy(c, &c->staging);
         vk_memory_destroy(c);
         vk_pipelines_destroy(c);

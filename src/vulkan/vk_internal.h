@@ -29,7 +29,7 @@
 /* A recorded index_copy whose status word (and bad value) is read back after the submission. */
 typedef struct vk_pending {
     int64_t call;       /* position in the batch (0 outside a batch) */
-    uint32_t slot;      /* its status word in scratch and in the read-back buffer */
+    uint32_t slot;      /* its scratch slot and its report slot */
 } vk_pending;
 
 typedef struct vk_slab vk_slab; /* see vk_memory.c */
@@ -133,6 +133,7 @@ typedef struct vk_caps {
     X(vkCreateShaderModule) X(vkDestroyShaderModule) X(vkCreateComputePipelines)               \
     X(vkDestroyPipeline) X(vkCmdPipelineBarrier) X(vkCmdBindPipeline)                          \
     X(vkCmdBindDescriptorSets) X(vkCmdDispatch) X(vkCmdFillBuffer) X(vkCmdCopyBuffer)          \
+    X(vkCmdPushConstants)                                                                      \
     X(vkCmdResetQueryPool) X(vkCmdWriteTimestamp)
 
 typedef struct vk_device_table {
@@ -159,6 +160,24 @@ typedef struct vk_arena {
 } vk_arena;
 
 typedef struct vk_recording vk_recording; /* see vk_record.c */
+
+/* A byte range of a VkBuffer that index_copy calls read or wrote since the last barrier. */
+typedef struct vk_access {
+    VkBuffer buffer;
+    VkDeviceSize lo, hi;
+    bool write;
+} vk_access;
+
+/* Accesses tracked since the last barrier, at most (then a barrier is simply recorded). */
+#define VK_TRACKED_ACCESSES 512
+typedef struct vk_hazards {
+    vk_access tracked[VK_TRACKED_ACCESSES];
+    int count;
+} vk_hazards;
+
+/* What the context has recorded into its own command buffer, counted for vkindex-bench. */
+enum { VK_COUNT_SUBMISSIONS, VK_COUNT_DISPATCHES, VK_COUNT_BARRIERS, VK_COUNT_FILLS,
+       VK_COUNT_COPIES, VK_COUNT_KINDS };
 
 typedef struct vk_ctx {
     VkInstance instance;
@@ -196,12 +215,13 @@ typedef struct vk_ctx {
 
     vk_arena run;             /* the submission's parameter slots and descriptor sets */
     vk_buffer params;         /* host-visible parameter blocks, one slot per dispatch */
-    vk_buffer no_report;      /* the report binding of launches that report nothing */
-    vk_buffer scratch;        /* device-local status word and winner map */
-    vk_buffer readback;       /* host-visible copy of the status words and bad values */
+    vk_buffer scratch;        /* device-local status words and winner map (check passes) */
+    vk_buffer reports;        /* host-visible report slots of the submission's calls */
     vk_buffer staging;        /* host-visible, reused by uploads and downloads */
     VkQueryPool timestamps;
     double last_kernel_ns;
+    vk_hazards hazards;       /* what the submission's calls touched since its last barrier */
+    int64_t counts[VK_COUNT_KINDS]; /* commands recorded into c->cmd (vkindex-bench) */
 
     /* Recorded index_copy calls not yet submitted (a batch's, or the one current call). */
     vk_pending *pending;
@@ -356,7 +376,7 @@ typedef struct vk_launch {
     int64_t n, dim_size;
     uint32_t pack;                  /* packed gather: elements per invocation (1: off) */
     uint32_t slot;                  /* the call's status slot */
-    uint32_t report;                /* its report slot (with VKI_FLAG_REPORT) */
+    uint32_t report;                /* its report slot */
     const vk_buffer *dst, *src, *index;
 } vk_launch;
 
@@ -381,9 +401,6 @@ void vk_box_index_copy(vk_launch *l, const vki_copy_op *op, bool gather);
 
 /* Calls with at most this many indices check them inside the copy kernel (no check pass). */
 #define VK_FUSED_MAX_INDICES 32
-/* The read-back buffer: the status words of a submission's calls, then their bad values. */
-#define VK_READBACK_VALUES_BYTES (4 * VKI_SCRATCH_SLOTS)
-#define VK_READBACK_BYTES (12 * VKI_SCRATCH_SLOTS)
 
 /* A fallible Vulkan call (see src/fault.h: a fault-injection build may fail it instead). */
 #define VK_TRY(call) (vki_fault_vulkan() ? (VkResult)vki_fault_vulkan_result() : (call))
@@ -425,15 +442,31 @@ typedef struct vk_call_plan {
     VkDeviceSize scratch_bytes; /* what the call's kernels use of scratch */
 } vk_call_plan;
 #define VK_CALL_LAUNCHES 3 /* check, base (out of place), copy */
-#define VK_NO_REPORT 0xFFFFFFFFu
 vki_status vk_plan_call(const vk_ctx *c, const vki_copy_op *op, vk_call_plan *p);
 /* Prepares the call's launches from arena: the check pass (unless fused), the base copy (out
- * of place), the copy pass; slot: its status slot in the arena's scratch; report: its report
- * slot (a recorded call) or VK_NO_REPORT. Records nothing. */
+ * of place), the copy pass; slot: its slot in the arena's scratch; report: its slot in the
+ * arena's report binding. Records nothing. */
 vki_status vk_prepare_call(vk_ctx *c, vk_arena *arena, const vki_copy_op *op,
                            const vk_call_plan *plan, uint32_t slot, uint32_t report,
                            vk_prepared *prepared);
 /* Records the prepared launches into cmd, with compute barriers between them. */
 void vk_dispatch_call(vk_ctx *c, VkCommandBuffer cmd, const vk_prepared *prepared);
+/* Records the fill that clears what a call with a check pass uses of its scratch buffer
+ * (its slot's words and the winner map), and the barrier to its kernels; 1 when it did,
+ * 0 when the call has no check pass. */
+int vk_clear_scratch(vk_ctx *c, VkCommandBuffer cmd, VkBuffer scratch, const vk_call_plan *plan,
+                     uint32_t slot);
+
+/* ---- vk_bound.c: vkindex-bench's copy bound and counts (src/introspect.h) ---- */
+vki_status vk_bound_copy(void *impl, const vki_view *dst, const vki_view *src, int method);
+void vk_command_counts(void *impl, int64_t counts[5]);
+
+/* ---- vk_command.c: ordering index_copy calls ---- */
+/* Whether op must wait for the calls noted in h since the last barrier (or `force`); notes
+ * what op reads and writes (a list started afresh when the answer is yes: the caller then
+ * records vk_call_barrier). */
+bool vk_hazards_note(vk_hazards *h, const vki_copy_op *op, bool force);
+/* The barrier between dependent calls: compute and transfer writes -> reads and writes. */
+void vk_call_barrier(vk_ctx *c, VkCommandBuffer cmd);
 
 #endif

@@ -230,6 +230,7 @@ void vk_launch_dispatch(vk_ctx *c, VkCommandBuffer cmd, const vk_prepared *p)
     c->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &p->set, 1,
                                   &p->dynamic_offset);
     c->vk.vkCmdDispatch(cmd, p->groups, 1, 1);
+    c->counts[VK_COUNT_DISPATCHES] += cmd == c->cmd;
 }
 
 vk_buffer *vk_buffer_of(const vki_view *v)

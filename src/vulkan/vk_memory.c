@@ -371,6 +371,7 @@ void vk_cmd_copy(vk_ctx *c, const vk_buffer *src, VkDeviceSize src_offset, const
         n = piece(dst, dst_offset + done, n, &to, &to_at);
         VkBufferCopy region = {from->base + from_at, to->base + to_at, n};
         c->vk.vkCmdCopyBuffer(c->cmd, from->buffer, to->buffer, 1, &region);
+        c->counts[VK_COUNT_COPIES]++;
     }
 }
 

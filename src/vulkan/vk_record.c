@@ -31,16 +31,6 @@ typedef struct vk_page {
     struct vk_page *next;
 } vk_page;
 
-/* A byte range of a VkBuffer that recorded operations read or wrote. */
-typedef struct vk_access {
-    VkBuffer buffer;
-    VkDeviceSize lo, hi;
-    bool write;
-} vk_access;
-
-/* Accesses tracked since the last barrier, at most (then a barrier is simply recorded). */
-#define TRACKED_ACCESSES 512
-
 /* A recorded operation: where its report is, and what its message needs. */
 typedef struct vk_recorded {
     uint64_t sequence; /* recording order over the context */
@@ -57,16 +47,10 @@ struct vk_recording {
     size_t op_count, op_cap;
     vk_buffer *scratch;  /* scratch buffers of calls with a check pass */
     size_t scratch_count, scratch_cap;
-    vk_access tracked[TRACKED_ACCESSES]; /* since vkindex's last barrier in cmd */
-    int tracked_count;
+    vk_hazards hazards;  /* since vkindex's last barrier in cmd */
     int64_t counts[4];   /* operations, dispatches, barriers, fills (vki_cmd_stats) */
     vk_recording *next;
 };
-
-static const VkAccessFlags any_rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                                    VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
-static const VkPipelineStageFlags compute_transfer =
-    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
 
 /* Bytes between report slots: each is bound at an offset of its own. */
 static VkDeviceSize report_stride(const vk_ctx *c)
@@ -171,40 +155,6 @@ error:
     return st;
 }
 
-/* The byte range of a view's elements in its VkBuffer. */
-static vk_access access_of(const vki_view *v, bool write)
-{
-    const vk_buffer *b = vk_buffer_of(v);
-    uint64_t lo, hi;
-    vki_view_span(v->ndim, v->shape, v->strides, v->offset, v->elem_size, &lo, &hi);
-    return (vk_access){b->first.buffer, b->first.base + lo, b->first.base + hi, write};
-}
-
-/* Whether op must wait for the operations recorded since the last barrier (or a barrier is
- * recorded anyway: `force`), and then notes what op reads and writes. */
-static bool needs_barrier(vk_recording *r, const vki_copy_op *op, bool force)
-{
-    vk_access mine[4];
-    int n = 0;
-    mine[n++] = access_of(&op->dst, true);
-    mine[n++] = access_of(&op->src, false);
-    mine[n++] = access_of(&op->index, false);
-    if (op->base.storage)
-        mine[n++] = access_of(&op->base, false);
-    bool conflict = force || r->tracked_count + n > TRACKED_ACCESSES;
-    for (int i = 0; i < r->tracked_count && !conflict; i++)
-        for (int k = 0; k < n && !conflict; k++) {
-            const vk_access *t = &r->tracked[i];
-            conflict = (t->write || mine[k].write) && t->buffer == mine[k].buffer &&
-                       t->lo < mine[k].hi && mine[k].lo < t->hi;
-        }
-    if (conflict)
-        r->tracked_count = 0;
-    for (int k = 0; k < n; k++)
-        r->tracked[r->tracked_count++] = mine[k];
-    return conflict;
-}
-
 vki_status vk_record_index_copy(void *impl, void *command_buffer, const vki_copy_op *op)
 {
     vk_ctx *c = impl;
@@ -240,20 +190,14 @@ vki_status vk_record_index_copy(void *impl, void *command_buffer, const vki_copy
     int dispatches = 0;
     for (int i = 0; i < VK_CALL_LAUNCHES; i++)
         dispatches += prepared[i].groups > 0;
-    const bool barrier = needs_barrier(r, op, checks);
+    const bool barrier = vk_hazards_note(&r->hazards, op, checks);
     if (barrier)
-        vk_barrier_on(c, cmd, compute_transfer,
-                      VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, compute_transfer,
-                      any_rw);
+        vk_call_barrier(c, cmd);
     r->counts[0]++;
     r->counts[1] += dispatches;
     r->counts[2] += barrier + checks + (dispatches > 1 ? dispatches - 1 : 0);
     r->counts[3] += checks;
-    if (checks) {
-        c->vk.vkCmdFillBuffer(cmd, scratch.first.buffer, 0, scratch.size, 0);
-        vk_barrier_on(c, cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (vk_clear_scratch(c, cmd, scratch.first.buffer, &plan, 0)) {
         r->scratch[r->scratch_count++] = scratch;
         scratch = (vk_buffer){0};
     }
