@@ -1,6 +1,7 @@
 /*
  * What stresses a backend beyond the differential cases: a self larger than lavapipe's
- * 128 MiB maxStorageBufferRange (bound in windows on the GPU), 1- and 2-byte elements
+ * 128 MiB maxStorageBufferRange (bound in windows on the GPU), calls large enough for the CPU
+ * backend's non-temporal stores, 1- and 2-byte elements
  * scattered along the last dim so that neighbours in one 32-bit word are written by different
  * invocations, repeated; and the choice of device (Vulkan suites only).
  */
@@ -78,6 +79,17 @@ static void larger_than_128mib(void **state)
     run_2d(VKI_UINT8, 38400, 4096, 1, 2500, false, &r);
 }
 
+/* Calls writing 8 MiB or more in slices of 256 bytes or more: the CPU backend writes them
+ * with non-temporal stores. Slices of whole lines, and of 260 bytes (rows start anywhere in a
+ * line); repeated indices. */
+static void streamed_rows(void **state)
+{
+    (void)state;
+    test_rng r = {seed ^ 0x5EED5ull};
+    run_2d(VKI_FLOAT32, 40000, 64, 0, 36000, false, &r);
+    run_2d(VKI_FLOAT16, 40000, 130, 0, 33000, false, &r);
+}
+
 /* 1- and 2-byte elements along the last dim: neighbours in one word written by different
  * invocations, as a gather (every slot written) and as a scatter (few slots), 25 times. */
 static void subword_neighbours(void **state)
@@ -142,6 +154,7 @@ int main(int argc, char **argv)
     seed = test_seed(argc, argv, "test_backends");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(larger_than_128mib),
+        cmocka_unit_test(streamed_rows),
         cmocka_unit_test(subword_neighbours),
         cmocka_unit_test(device_choice),
     };

@@ -15,6 +15,7 @@
 #include "../fault.h"
 #include "../layout.h"
 #include "pool.h"
+#include "stream.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,12 @@
 #define PREFETCH_AHEAD 8
 /* Slices from this size on are prefetched. */
 #define PREFETCH_MIN_SLICE 256
+/* Calls writing at least this many bytes, in contiguous slices of at least STREAM_MIN_SLICE
+ * bytes, write them with non-temporal stores (src/cpu/stream.h): a destination larger than
+ * the caches is not going to be read from them, and streaming stores skip reading each line
+ * before writing it. Measured on the development machine (vkindex-bench, 2 threads). */
+#define STREAM_MIN_BYTES (8 << 20)
+#define STREAM_MIN_SLICE 256
 
 typedef struct cpu_ctx {
     vki_pool *pool;
@@ -124,6 +131,7 @@ typedef struct scatter_plan {
     const int64_t *idx;
     const uint32_t *idx32;      /* the index as 32-bit values, for element scatters        */
     bool prefetch;              /* prefetch destination slices ahead                       */
+    bool stream;                /* contiguous slices written with non-temporal stores      */
     int64_t dst_dim_stride, src_dim_stride; /* bytes */
     vki_loop inner;             /* dims after dim                                           */
     int64_t inner_units;        /* rows of inner, or elements when inner has <= 1 dim       */
@@ -155,6 +163,8 @@ static void copy_slice(const scatter_plan *p, char *dst, const char *src, int64_
     const vki_loop *in = &p->inner;
     if (in->ndim == 0)
         memcpy(dst, src, (size_t)p->elem_size);
+    else if (p->stream) /* one contiguous run */
+        vki_copy_stream(dst + b * p->elem_size, src + b * p->elem_size, (size_t)((e - b) * p->elem_size));
     else if (in->ndim == 1)
         vki_copy_run(dst + b * in->strides[0][0], in->strides[0][0],
                      src + b * in->strides[1][0], in->strides[1][0], e - b, p->elem_size);
@@ -244,6 +254,8 @@ static void scatter_part(void *arg, int part, int parts)
             copy_slice(p, dst + p->idx[i] * p->dst_dim_stride, src + i * p->src_dim_stride, ub, ue);
         }
     }
+    if (p->stream) /* the pool's hand-over then publishes the streamed lines too */
+        vki_stream_fence();
 }
 
 /* The index as contiguous int64: the tensor's own memory when it already is, else a copy. */
@@ -307,7 +319,9 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, vki_bad_inde
 
     const int64_t slice_bytes = vki_numel(p.inner.ndim, p.inner.shape) * es;
     const int parts = parts_for(c, p.outer_count * n * slice_bytes);
-    p.prefetch = slice_bytes >= PREFETCH_MIN_SLICE && n > PREFETCH_AHEAD;
+    p.stream = p.inner.ndim == 1 && p.inner.strides[0][0] == es && p.inner.strides[1][0] == es &&
+               slice_bytes >= STREAM_MIN_SLICE && p.outer_count * n * slice_bytes >= STREAM_MIN_BYTES;
+    p.prefetch = !p.stream && slice_bytes >= PREFETCH_MIN_SLICE && n > PREFETCH_AHEAD;
     uint32_t *idx32 = NULL;
     if (p.inner.ndim == 0 && dim_size <= UINT32_MAX && n > 1) {
         /* element scatters: a 32-bit copy of the index halves its cache footprint */
@@ -336,6 +350,39 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, vki_bad_inde
     free(idx32);
     free(owned_idx);
     return st;
+}
+
+/* ---- the benchmark's copy bound (src/introspect.h) ---- */
+
+typedef struct bound_job {
+    char *dst;
+    const char *src;
+    int64_t bytes;
+    int method;
+} bound_job;
+
+static void bound_part(void *arg, int part, int parts)
+{
+    const bound_job *j = arg;
+    int64_t b, e; /* whole 64-byte lines per part */
+    split(j->bytes / 64, part, parts, &b, &e);
+    b *= 64;
+    e = part + 1 == parts ? j->bytes : e * 64;
+    if (j->method == 0) {
+        memcpy(j->dst + b, j->src + b, (size_t)(e - b));
+    } else {
+        vki_copy_stream(j->dst + b, j->src + b, (size_t)(e - b));
+        vki_stream_fence();
+    }
+}
+
+static vki_status cpu_bound_copy(void *impl, const vki_view *dst, const vki_view *src, int method)
+{
+    cpu_ctx *c = impl;
+    bound_job j = {.dst = storage_ptr(dst), .src = storage_ptr(src),
+                   .bytes = vki_numel(dst->ndim, dst->shape) * dst->elem_size, .method = method};
+    vki_pool_run(c->pool, bound_part, &j, parts_for(c, j.bytes));
+    return VKI_OK;
 }
 
 /* ---- storage and context ---- */
@@ -381,6 +428,8 @@ static const vki_backend_ops cpu_ops = {
     .download = cpu_download,
     .copy = cpu_copy,
     .index_copy = cpu_index_copy,
+    .bound_names = {"memcpy", "non-temporal stores"},
+    .bound_copy = cpu_bound_copy,
 };
 
 vki_status vki_cpu_backend_create(int threads, const vki_backend_ops **ops, void **impl)
