@@ -3,9 +3,15 @@
  * For each workload: a check of the result against the tests' naive reference (the harness
  * library of tests/harness/, whose generator also makes the inputs), warm-up, then repetitions
  * timed by wall clock and, on Vulkan, GPU timestamps; median and spread; GB/s counting
- * 2 x source bytes + index bytes; and the ratio to a streaming copy of the same bytes measured
- * in the same run on the same device with the library's own copy (vki_internal_copy: on the
- * CPU, the CPU backend's copy on its thread pool; on Vulkan, the 16-byte-vector copy kernel).
+ * 2 x source bytes + index bytes; the commands one call records (submissions, dispatches,
+ * barriers, fills, buffer copies); and the ratio to the copy bound: the fastest plain copy of
+ * the same bytes measured in the same run on the same device, with nothing of vkindex's
+ * kernels in it (vki_internal_bound_copy: on Vulkan the faster of a trivial 16-byte-word copy
+ * shader and vkCmdCopyBuffer, on the CPU the faster of memcpy and a non-temporal-store copy,
+ * on the library's threads). Then, for kvcache_decode_f16, 1000 decode calls as inference
+ * engines make them (K or V of one layer each, the layers in turn): separately, in one batch,
+ * and, on Vulkan, recorded into one command buffer of an application's device (the
+ * interop API on a device made by examples/vkapp.c).
  *
  *   vkindex-bench [--backend auto|cpu|vulkan|all] [--device NAME] [--reps N] [--warmup N]
  *                 [--quick] [--json FILE] [--batch-calls N] [WORKLOAD ...]
@@ -18,6 +24,9 @@
 
 #include "vkindex.h"
 #include "introspect.h"
+#ifdef VKI_BENCH_RECORDED
+#include "vkapp.h" /* examples/: an application's Vulkan device, for recorded calls */
+#endif
 #include "reference.h" /* tests/harness/: the tests' naive reference and generator */
 #include "rng.h"
 
@@ -56,6 +65,11 @@ typedef struct stats {
     double median, min, max;
 } stats;
 
+/* Commands recorded per call (vki_internal_counts, averaged over the calls timed). */
+typedef struct per_call {
+    double submissions, dispatches, barriers, fills, copies;
+} per_call;
+
 typedef struct result {
     const char *backend;
     char device[256];
@@ -63,13 +77,32 @@ typedef struct result {
     double bytes;
     stats wall_ms, kernel_ms;
     double gbps, copy_gbps, ratio;
+    double bound_gbps[2];   /* each method of the copy bound, by name */
+    const char *bound_names[2];
+    const char *bound_method; /* the faster one, which gives copy_gbps */
+    per_call counts;
     int checked;
     char cannot_run[512]; /* why the workload could not run on this device, or "" */
 } result;
 
 static result results[64];
 static int result_count;
-static double batch_separate_us = -1, batch_batched_us = -1, batch_kernel_us = -1;
+
+/* 1000 decode calls, one way: per call, wall time, GPU time (-1: none) and commands. */
+typedef struct decode_way {
+    const char *name;
+    int ran;
+    double wall_us, gpu_us;
+    per_call counts;
+} decode_way;
+enum { SEPARATE, BATCHED, RECORDED, DECODE_WAYS };
+static struct {
+    const char *backend;
+    char device[256];
+    int calls, layers;
+    decode_way way[DECODE_WAYS];
+} decode[2];
+static int decode_count;
 
 #define TRY(call)                                                                              \
     do {                                                                                       \
@@ -149,12 +182,11 @@ static void make_index(const workload *w, int64_t dim_size, int64_t n, int64_t *
 
 /* ---- the copy bound ---- */
 
-/* GB/s (read + write) of a streaming copy of half of `moved` bytes on this context, with the
- * library's own copy (vki_internal_copy): on the CPU backend its copy on the library's thread
- * pool with the library's policy, on Vulkan the 16-byte-vector copy kernel. */
-static double copy_bound(vki_context *ctx, double moved, const options *o)
+/* The copy bound of `moved` bytes (read + write): the faster of the backend's two plain copies
+ * (vki_internal_bound_copy) of half of them, each the median of the repetitions, in GB/s. */
+static void copy_bound(vki_context *ctx, double moved, const options *o, result *res)
 {
-    int64_t n = ((int64_t)(moved / 2) + 15) / 16 * 16;
+    int64_t n = ((int64_t)(moved / 2) + 63) / 64 * 64;
     vki_tensor *a, *b;
     TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &a));
     TRY(vki_tensor_create(ctx, VKI_UINT8, 1, &n, &b));
@@ -164,18 +196,37 @@ static double copy_bound(vki_context *ctx, double moved, const options *o)
     TRY(vki_tensor_upload(b, host, (size_t)n));
     free(host);
     double *t = malloc(sizeof(double) * (size_t)o->reps);
-    for (int r = 0; r < o->warmup + o->reps; r++) {
-        double t0 = now_ms();
-        TRY(vki_internal_copy(b, a));
-        double wall = now_ms() - t0, k = vki_internal_last_kernel_ns(ctx);
-        if (r >= o->warmup)
-            t[r - o->warmup] = k >= 0 ? k / 1e6 : wall;
+    res->copy_gbps = 0;
+    for (int m = 0; vki_internal_bound_name(ctx, m); m++) {
+        for (int r = 0; r < o->warmup + o->reps; r++) {
+            double t0 = now_ms();
+            TRY(vki_internal_bound_copy(b, a, m));
+            double wall = now_ms() - t0, k = vki_internal_last_kernel_ns(ctx);
+            if (r >= o->warmup)
+                t[r - o->warmup] = k >= 0 ? k / 1e6 : wall;
+        }
+        stats s = summarise(t, o->reps);
+        res->bound_gbps[m] = 2.0 * (double)n / (s.median * 1e6);
+        res->bound_names[m] = vki_internal_bound_name(ctx, m);
+        if (res->bound_gbps[m] > res->copy_gbps) {
+            res->copy_gbps = res->bound_gbps[m];
+            res->bound_method = vki_internal_bound_name(ctx, m);
+        }
     }
     vki_tensor_destroy(a);
     vki_tensor_destroy(b);
-    stats s = summarise(t, o->reps);
     free(t);
-    return 2.0 * (double)n / (s.median * 1e6);
+}
+
+static per_call counts_since(const vki_context *ctx, const vki_internal_counts *before, int calls)
+{
+    vki_internal_counts now;
+    vki_internal_counts_get(ctx, &now);
+    return (per_call){(double)(now.submissions - before->submissions) / calls,
+                      (double)(now.dispatches - before->dispatches) / calls,
+                      (double)(now.barriers - before->barriers) / calls,
+                      (double)(now.fills - before->fills) / calls,
+                      (double)(now.copies - before->copies) / calls};
 }
 
 /* GPUs lower their clocks when idle, and preparing a workload leaves them idle: keep the
@@ -193,7 +244,7 @@ static void warm_up_device(vki_context *ctx, const options *o)
     static int warmed;
     double until = now_ms() + (o->quick ? 20 : warmed++ ? 300 : 2000);
     while (now_ms() < until)
-        TRY(vki_internal_copy(b, a));
+        TRY(vki_internal_bound_copy(b, a, 0));
     vki_tensor_destroy(a);
     vki_tensor_destroy(b);
 }
@@ -319,7 +370,10 @@ static void time_calls(const run *r)
     double *wall = malloc(sizeof(double) * (size_t)o->reps);
     double *kern = malloc(sizeof(double) * (size_t)o->reps);
     warm_up_device(r->ctx, o);
+    vki_internal_counts before;
     for (int i = 0; i < o->warmup + o->reps; i++) {
+        if (i == o->warmup)
+            vki_internal_counts_get(r->ctx, &before);
         double t0 = now_ms();
         TRY(vki_index_copy_(r->self, r->w->dim, r->index, r->src));
         double t = now_ms() - t0, k = vki_internal_last_kernel_ns(r->ctx);
@@ -330,6 +384,7 @@ static void time_calls(const run *r)
     }
     result *res = new_result(r);
     res->checked = 1;
+    res->counts = counts_since(r->ctx, &before, o->reps);
     res->wall_ms = summarise(wall, o->reps);
     res->kernel_ms = summarise(kern, o->reps);
     free(wall);
@@ -337,33 +392,178 @@ static void time_calls(const run *r)
     double t = res->kernel_ms.median > 0 ? res->kernel_ms.median : res->wall_ms.median;
     res->gbps = r->moved / (t * 1e6);
     warm_up_device(r->ctx, o);
-    res->copy_gbps = copy_bound(r->ctx, r->moved, o);
+    copy_bound(r->ctx, r->moved, o, res);
     res->ratio = res->gbps / res->copy_gbps;
-    fprintf(stderr, "[%d/%d] %s on %s: check ok, %.3f ms, %.1f GB/s, %.0f%% of the copy bound\n",
-            r->position, r->total, r->w->name, r->backend, t, res->gbps, 100 * res->ratio);
+    fprintf(stderr, "[%d/%d] %s on %s: check ok, %.3f ms, %.1f GB/s, %.0f%% of the copy bound "
+            "(%.1f GB/s, %s)\n", r->position, r->total, r->w->name, r->backend, t, res->gbps,
+            100 * res->ratio, res->copy_gbps, res->bound_method);
 }
 
-/* Small calls: many decode steps separately, then in one batch. */
-static void time_batch(const run *r)
+/* ---- 1000 decode calls ---- */
+
+/* Layer l of a [layers, ...] tensor: the view [shape[1], shape[2], shape[3]] at layer l. */
+static vki_tensor *layer_of(vki_tensor *t, const int64_t *shape, int64_t l)
+{
+    vki_tensor *v;
+    TRY(vki_tensor_view(t, 3, shape + 1, NULL, l * shape[1] * shape[2] * shape[3], &v));
+    return v;
+}
+
+/* The layer views of a decode run's destination and source. */
+typedef struct decode_views {
+    int layers;
+    vki_tensor *self[64], *src[64];
+} decode_views;
+
+static void views_make(decode_views *v, vki_tensor *self, const int64_t *shape, vki_tensor *src,
+                       const int64_t *src_shape)
+{
+    v->layers = shape[0] < 64 ? (int)shape[0] : 64;
+    for (int l = 0; l < v->layers; l++) {
+        v->self[l] = layer_of(self, shape, l);
+        v->src[l] = layer_of(src, src_shape, l);
+    }
+}
+
+static void views_destroy(decode_views *v)
+{
+    for (int l = 0; l < v->layers; l++) {
+        vki_tensor_destroy(v->self[l]);
+        vki_tensor_destroy(v->src[l]);
+    }
+}
+
+#ifdef VKI_BENCH_RECORDED
+#define CHECK_VK(call)                                                                         \
+    do {                                                                                       \
+        VkResult r_ = (call);                                                                  \
+        if (r_ != VK_SUCCESS) {                                                                \
+            fprintf(stderr, "vkindex-bench: %s failed: %d\n", #call, (int)r_);                 \
+            exit(1);                                                                           \
+        }                                                                                      \
+    } while (0)
+
+/* The calls recorded into one command buffer of an application's device (the same physical
+ * device, through the interop API), submitted three times; the last is reported. */
+static void time_recorded(const run *r, decode_way *way)
+{
+    setenv("VKI_DEVICE", vki_context_device_name(r->ctx), 1); /* vkapp picks it by name */
+    vkapp app;
+    if (vkapp_create(&app, true) != VK_SUCCESS) {
+        fprintf(stderr, "vkindex-bench: no application device for recorded calls: skipped\n");
+        return;
+    }
+    vki_vulkan_device dev = vkapp_device(&app);
+    vki_context *ctx;
+    TRY(vki_context_create_vulkan(&dev, NULL, &ctx));
+    vki_tensor *self, *src, *index;
+    const workload *w = r->w;
+    TRY(vki_tensor_create(ctx, w->dtype, w->ndim, r->shape, &self));
+    TRY(vki_tensor_create(ctx, w->dtype, w->ndim, r->src_shape, &src));
+    TRY(vki_tensor_create(ctx, VKI_INT64, 1, &r->n, &index));
+    TRY(vki_tensor_upload(self, r->self_host, r->self_bytes));
+    TRY(vki_tensor_upload(src, r->src_host, r->src_bytes));
+    TRY(vki_tensor_upload(index, r->idx, (size_t)r->n * 8));
+    decode_views v;
+    views_make(&v, self, r->shape, src, r->src_shape);
+    VkQueryPool queries = VK_NULL_HANDLE;
+    VkQueryPoolCreateInfo qp = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                                .queryType = VK_QUERY_TYPE_TIMESTAMP, .queryCount = 2};
+    if (app.timestamps)
+        CHECK_VK(vkCreateQueryPool(app.device, &qp, NULL, &queries));
+    CHECK_VK(vkapp_begin(&app));
+    /* The application's barrier before vkindex's calls: each submission rewrites what the
+     * one before wrote. */
+    const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    vkapp_barrier(&app, stages, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, stages,
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    if (queries) {
+        vkCmdResetQueryPool(app.cmd, queries, 0, 2);
+        vkCmdWriteTimestamp(app.cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
+    }
+    const int calls = r->o->batch_calls;
+    for (int c = 0; c < calls; c++)
+        TRY(vki_cmd_index_copy_(app.cmd, v.self[c % v.layers], 1, index, v.src[c % v.layers]));
+    if (queries)
+        vkCmdWriteTimestamp(app.cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1);
+    CHECK_VK(vkEndCommandBuffer(app.cmd));
+    vki_cmd_stats cs;
+    TRY(vki_cmd_stats_get(ctx, app.cmd, &cs));
+    for (int rep = 0; rep < 3; rep++) {
+        const double t0 = now_ms();
+        CHECK_VK(vkapp_submit_wait(&app));
+        way->wall_us = (now_ms() - t0) * 1e3 / calls;
+        way->gpu_us = -1;
+        if (queries) {
+            uint64_t t[2];
+            CHECK_VK(vkGetQueryPoolResults(app.device, queries, 0, 2, sizeof t, t, sizeof t[0],
+                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+            way->gpu_us = (double)(t[1] - t[0]) * app.props.limits.timestampPeriod / 1e3 / calls;
+        }
+    }
+    TRY(vki_cmd_check(ctx, app.cmd));
+    way->ran = 1;
+    way->counts = (per_call){0, (double)cs.dispatches / calls, (double)cs.barriers / calls,
+                             (double)cs.fills / calls, 0};
+    vki_cmd_release(ctx, app.cmd);
+    if (queries)
+        vkDestroyQueryPool(app.device, queries, NULL);
+    views_destroy(&v);
+    vki_tensor_destroy(self);
+    vki_tensor_destroy(src);
+    vki_tensor_destroy(index);
+    vki_context_destroy(ctx);
+    vkapp_destroy(&app);
+}
+#endif
+
+/* Decode steps as an inference engine makes them: one call per layer (the views of dim 0 of
+ * the workload's cache), the layers in turn: separately, in one batch, and recorded. */
+static void time_decode_calls(const run *r)
 {
     const int calls = r->o->batch_calls;
-    const int dim = r->w->dim;
+    if (decode_count == 2)
+        return;
+    decode_views v;
+    views_make(&v, r->self, r->shape, r->src, r->src_shape);
+    decode[decode_count].backend = r->backend;
+    snprintf(decode[decode_count].device, sizeof decode[decode_count].device, "%s",
+             vki_context_device_name(r->ctx));
+    decode[decode_count].calls = calls;
+    decode[decode_count].layers = v.layers;
+    decode_way *way = decode[decode_count++].way;
+    way[SEPARATE].name = "separate";
+    way[BATCHED].name = "batched";
+    way[RECORDED].name = "recorded";
     warm_up_device(r->ctx, r->o);
-    TRY(vki_index_copy_(r->self, dim, r->index, r->src));
-    double t0 = now_ms();
-    for (int c = 0; c < calls; c++)
-        TRY(vki_index_copy_(r->self, dim, r->index, r->src));
-    batch_separate_us = (now_ms() - t0) * 1e3 / calls;
+    TRY(vki_index_copy_(v.self[0], 1, r->index, v.src[0]));
+    vki_internal_counts before;
+    vki_internal_counts_get(r->ctx, &before);
+    double t0 = now_ms(), gpu = 0;
+    for (int c = 0; c < calls; c++) {
+        TRY(vki_index_copy_(v.self[c % v.layers], 1, r->index, v.src[c % v.layers]));
+        double k = vki_internal_last_kernel_ns(r->ctx);
+        gpu = gpu < 0 || k < 0 ? -1 : gpu + k;
+    }
+    way[SEPARATE] = (decode_way){"separate", 1, (now_ms() - t0) * 1e3 / calls,
+                                 gpu < 0 ? -1 : gpu / 1e3 / calls,
+                                 counts_since(r->ctx, &before, calls)};
     TRY(vki_batch_begin(r->ctx));
     TRY(vki_batch_end(r->ctx));
+    vki_internal_counts_get(r->ctx, &before);
     t0 = now_ms();
     TRY(vki_batch_begin(r->ctx));
     for (int c = 0; c < calls; c++)
-        TRY(vki_index_copy_(r->self, dim, r->index, r->src));
+        TRY(vki_index_copy_(v.self[c % v.layers], 1, r->index, v.src[c % v.layers]));
     TRY(vki_batch_end(r->ctx));
-    batch_batched_us = (now_ms() - t0) * 1e3 / calls;
-    double k = vki_internal_last_kernel_ns(r->ctx);
-    batch_kernel_us = k >= 0 ? k / 1e3 / calls : -1;
+    double wall = (now_ms() - t0) * 1e3 / calls, k = vki_internal_last_kernel_ns(r->ctx);
+    way[BATCHED] = (decode_way){"batched", 1, wall, k >= 0 ? k / 1e3 / calls : -1,
+                                counts_since(r->ctx, &before, calls)};
+    views_destroy(&v);
+#ifdef VKI_BENCH_RECORDED
+    if (vki_context_backend(r->ctx) == VKI_BACKEND_VULKAN)
+        time_recorded(r, &way[RECORDED]);
+#endif
 }
 
 static void run_workload(vki_context *ctx, const char *backend, const workload *w,
@@ -375,7 +575,7 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
     if (upload_inputs(&r) && check_result(&r)) {
         time_calls(&r);
         if (w->kind == ONE && o->batch_calls > 0)
-            time_batch(&r);
+            time_decode_calls(&r);
     }
     vki_tensor_destroy(r.self);
     vki_tensor_destroy(r.src);
@@ -387,8 +587,9 @@ static void run_workload(vki_context *ctx, const char *backend, const workload *
 
 static void print_table(void)
 {
-    printf("\n%-8s %-20s %9s %26s %10s %9s %9s %7s\n", "backend", "workload", "MB moved",
-           "wall ms median [min, max]", "kernel ms", "GB/s", "copy GB/s", "% copy");
+    printf("\n%-8s %-20s %9s %26s %10s %9s %9s %7s %-20s %s\n", "backend", "workload", "MB moved",
+           "wall ms median [min, max]", "kernel ms", "GB/s", "bound GB/s", "% bound",
+           "bound: fastest of", "per call: subm/disp/barr/fill/copy");
     for (int i = 0; i < result_count; i++) {
         const result *r = &results[i];
         if (r->cannot_run[0]) {
@@ -399,17 +600,34 @@ static void print_table(void)
         char kernel[32] = "-";
         if (r->kernel_ms.median >= 0)
             snprintf(kernel, sizeof kernel, "%.4f", r->kernel_ms.median);
-        printf("%-8s %-20s %9.1f %10.4f [%6.4g, %6.4g] %10s %9.1f %9.1f %6.0f%%\n", r->backend,
-               r->workload, r->bytes / 1e6, r->wall_ms.median, r->wall_ms.min, r->wall_ms.max,
-               kernel, r->gbps, r->copy_gbps, 100 * r->ratio);
+        printf("%-8s %-20s %9.1f %10.4f [%6.4g, %6.4g] %10s %9.1f %9.1f %6.0f%% %-20s "
+               "%.3g/%.3g/%.3g/%.3g/%.3g\n", r->backend, r->workload, r->bytes / 1e6,
+               r->wall_ms.median, r->wall_ms.min, r->wall_ms.max, kernel, r->gbps, r->copy_gbps,
+               100 * r->ratio, r->bound_method, r->counts.submissions, r->counts.dispatches,
+               r->counts.barriers, r->counts.fills, r->counts.copies);
     }
-    if (batch_separate_us >= 0) {
-        printf("\nkvcache_decode_f16 small calls: %.2f us per call separately, %.2f us per call "
-               "in one batch", batch_separate_us, batch_batched_us);
-        if (batch_kernel_us >= 0)
-            printf(" (GPU time per call in the batch: %.2f us)", batch_kernel_us);
-        printf("\n");
+    for (int d = 0; d < decode_count; d++) {
+        printf("\n%s (%s): %d kvcache_decode_f16 calls, one layer each (%d layers in turn)\n",
+               decode[d].backend, decode[d].device, decode[d].calls, decode[d].layers);
+        for (int k = 0; k < DECODE_WAYS; k++) {
+            const decode_way *w = &decode[d].way[k];
+            if (!w->ran)
+                continue;
+            printf("  %-9s %9.2f us wall per call", w->name, w->wall_us);
+            if (w->gpu_us >= 0)
+                printf(", %8.2f us GPU", w->gpu_us);
+            printf("; per call %.3g submissions, %.3g dispatches, %.3g barriers, %.3g fills, "
+                   "%.3g copies\n", w->counts.submissions, w->counts.dispatches,
+                   w->counts.barriers, w->counts.fills, w->counts.copies);
+        }
     }
+}
+
+static void json_counts(FILE *f, const per_call *c)
+{
+    fprintf(f, "{\"submissions\": %.4f, \"dispatches\": %.4f, \"barriers\": %.4f, "
+               "\"fills\": %.4f, \"copies\": %.4f}", c->submissions, c->dispatches,
+            c->barriers, c->fills, c->copies);
 }
 
 static void write_json(const char *path, const options *o)
@@ -436,14 +654,33 @@ static void write_json(const char *path, const options *o)
                 "    {\"backend\": \"%s\", \"device\": \"%s\", \"workload\": \"%s\", "
                 "\"bytes\": %.0f, \"wall_ms\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f}, "
                 "\"kernel_ms\": {\"median\": %.6f, \"min\": %.6f, \"max\": %.6f}, "
-                "\"gbps\": %.3f, \"copy_gbps\": %.3f, \"ratio\": %.4f}%s\n",
+                "\"gbps\": %.3f, \"copy_gbps\": %.3f, \"copy_bound_by\": \"%s\", "
+                "\"copy_bounds\": {\"%s\": %.3f, \"%s\": %.3f}, \"ratio\": %.4f, \"per_call\": ",
                 r->backend, r->device, r->workload, r->bytes, r->wall_ms.median, r->wall_ms.min,
                 r->wall_ms.max, r->kernel_ms.median, r->kernel_ms.min, r->kernel_ms.max, r->gbps,
-                r->copy_gbps, r->ratio, i + 1 < result_count ? "," : "");
+                r->copy_gbps, r->bound_method, r->bound_names[0],
+                r->bound_gbps[0], r->bound_names[1], r->bound_gbps[1],
+                r->ratio);
+        json_counts(f, &r->counts);
+        fprintf(f, "}%s\n", i + 1 < result_count ? "," : "");
     }
-    fprintf(f, "  ],\n  \"decode_batch\": {\"calls\": %d, \"separate_us_per_call\": %.3f, "
-               "\"batched_us_per_call\": %.3f, \"batched_gpu_us_per_call\": %.3f}\n}\n",
-            o->batch_calls, batch_separate_us, batch_batched_us, batch_kernel_us);
+    fprintf(f, "  ],\n  \"decode_calls\": [");
+    for (int d = 0; d < decode_count; d++) {
+        fprintf(f, "%s\n    {\"backend\": \"%s\", \"device\": \"%s\", \"calls\": %d, "
+                   "\"layers\": %d", d ? "," : "", decode[d].backend, decode[d].device,
+                decode[d].calls, decode[d].layers);
+        for (int k = 0; k < DECODE_WAYS; k++) {
+            const decode_way *w = &decode[d].way[k];
+            if (!w->ran)
+                continue;
+            fprintf(f, ", \"%s\": {\"wall_us_per_call\": %.3f, \"gpu_us_per_call\": %.3f, "
+                       "\"per_call\": ", w->name, w->wall_us, w->gpu_us);
+            json_counts(f, &w->counts);
+            fprintf(f, "}");
+        }
+        fprintf(f, "}");
+    }
+    fprintf(f, "\n  ]\n}\n");
     fclose(f);
 }
 
