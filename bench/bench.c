@@ -25,6 +25,7 @@
 #include "vkindex.h"
 #include "introspect.h"
 #ifdef VKI_BENCH_RECORDED
+#include <volk.h>  /* Vulkan through the static library's volk (see bench/meson.build) */
 #include "vkapp.h" /* examples/: an application's Vulkan device, for recorded calls */
 #endif
 #include "reference.h" /* tests/harness/: the tests' naive reference and generator */

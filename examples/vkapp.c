@@ -1,4 +1,11 @@
-/* The Vulkan side of a small application (see vkapp.h). */
+/* The Vulkan side of a small application (see vkapp.h).
+ *
+ * Built with VKAPP_VOLK (and VK_NO_PROTOTYPES), it calls Vulkan through volk's function
+ * pointers instead of the loader's exports: a program linked with vkindex's static library
+ * (vkindex-bench) carries volk, whose pointers have the loader's names. */
+#ifdef VKAPP_VOLK
+#include <volk.h>
+#endif
 #include "vkapp.h"
 
 #include <stdio.h>
@@ -93,7 +100,13 @@ VkResult vkapp_create(vkapp *a, bool recommended)
 {
     memset(a, 0, sizeof *a);
     a->recommended = recommended;
+#ifdef VKAPP_VOLK
+    TRY_VK(volkInitialize());
     TRY_VK(create_instance(a));
+    volkLoadInstanceOnly(a->instance);
+#else
+    TRY_VK(create_instance(a));
+#endif
     TRY_VK(pick_device(a));
     if (vki_vulkan_device_features(NULL, a->instance, a->physical, &a->features) != VKI_OK)
         return VK_ERROR_INITIALIZATION_FAILED;
@@ -107,6 +120,9 @@ VkResult vkapp_create(vkapp *a, bool recommended)
                                .queueCreateInfoCount = 1,
                                .pQueueCreateInfos = &queue};
     TRY_VK(vkCreateDevice(a->physical, &info, NULL, &a->device));
+#ifdef VKAPP_VOLK
+    volkLoadDevice(a->device);
+#endif
     vkGetDeviceQueue(a->device, a->family, 0, &a->queue);
     VkCommandPoolCreateInfo pool = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                     .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
