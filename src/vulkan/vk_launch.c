@@ -114,7 +114,16 @@ static uint64_t launch_shape(const vk_ctx *c, const vk_launch *l, const binding_
     const uint64_t per_lane = l->pack > 1 ? b->len : (b->len + 3) / 4;
     *lanes = next_pow2(per_lane) < wg ? next_pow2(per_lane) : wg;
     /* Split long rows so that there are enough rows for every compute unit. */
-    const uint64_t target = 65536;
+    uint64_t target = 65536;
+    if (c->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+        /* lavapipe, SwiftShader: an invocation's set-up (its row's coordinates and index)
+         * costs as much as many moves, and neighbouring lanes gain nothing from touching
+         * neighbouring bytes. One invocation walks each row (or chunk), and a few thousand
+         * items keep the CPU's threads busy: 2-10x faster than lanes sharing rows
+         * (vkindex-bench, both devices). */
+        *lanes = 1;
+        target = 4096;
+    }
     if (b->rows < target) {
         uint64_t want = (target + b->rows - 1) / b->rows;
         uint64_t most = (b->len + 4ull * *lanes - 1) / (4ull * *lanes);
