@@ -113,6 +113,16 @@ vki_status vki_tensor_lend(vki_context *ctx, void *data, uint64_t bytes, vki_dty
                            int64_t offset, void (*on_release)(void *), void *user,
                            const char *fn, vki_tensor **out);
 
+/* ---- vulkan_api.c (Vulkan builds) ---- */
+/* A tensor over bytes [offset, offset + size) of an application's VkBuffer, viewed from
+ * elem_offset elements into it, with vki_tensor_wrap_buffer's checks (the context must be an
+ * application's Vulkan one); on_release as for vki_tensor_lend. */
+vki_status vki_tensor_wrap_buffer_at(vki_context *ctx, uint64_t buffer, uint64_t offset,
+                                     uint64_t size, vki_dtype dtype, int ndim,
+                                     const int64_t *shape, const int64_t *strides,
+                                     int64_t elem_offset, void (*on_release)(void *), void *user,
+                                     const char *fn, vki_tensor **out);
+
 /* ---- sequential.c ---- */
 /* Whether a view's elements may share memory (without a zero stride: rule 2 catches those);
  * conservative. Such a written tensor is updated by vki_index_copy_sequential: on the host, in
