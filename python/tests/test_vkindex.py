@@ -247,6 +247,24 @@ def test_numpy_views():
 
 # ---- DLPack ----
 
+requires_dlpack = pytest.mark.skipif(not vkindex.library().has_dlpack,
+                                     reason="the library was built without DLPack")
+
+
+@requires_dlpack
+def test_dlpack_numpy_in_place():
+    """A NumPy array through its own __dlpack__: the same memory, kept alive by vkindex."""
+    ctx = vkindex.Context("cpu")
+    a = np.zeros((3, 2), np.int32)
+    v = ctx.from_dlpack(a)
+    del a
+    gc.collect()
+    vkindex.index_copy_(v, 0, np.array([2]), np.array([[7, 8]], np.int32))
+    assert v.numpy().tolist() == [[0, 0], [0, 0], [7, 8]]
+    assert np.from_dlpack(v).tolist() == [[0, 0], [0, 0], [7, 8]]
+
+
+@requires_dlpack
 def test_dlpack_torch_in_place():
     """A PyTorch tensor imported through DLPack is used in place and kept alive by vkindex: the
     tensor's last Python reference can go first."""
@@ -263,6 +281,7 @@ def test_dlpack_torch_in_place():
     assert b.dtype == "Bool"
 
 
+@requires_dlpack
 def test_dlpack_export_round_trip():
     """vkindex tensors go to PyTorch and NumPy without a copy, and come back."""
     ctx = vkindex.Context("cpu")

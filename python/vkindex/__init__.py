@@ -18,7 +18,7 @@ from ._lib import (VkindexError, VkindexIndexError, library, capsule_pointer, ca
                    new_capsule, DLManagedTensor)
 
 __all__ = ["Context", "Tensor", "devices", "index_copy_", "index_copy", "from_dlpack",
-           "default_context", "VkindexError", "VkindexIndexError", "DTYPES"]
+           "default_context", "library", "VkindexError", "VkindexIndexError", "DTYPES"]
 
 # vki_dtype values, by PyTorch's names (include/vkindex.h)
 DTYPES = ["Bool", "Byte", "Char", "Short", "UInt16", "Int", "UInt32", "Long", "UInt64", "Half",
