@@ -15,7 +15,7 @@ Errors are PyTorch's: IndexError (VkindexIndexError) for the index class, Runtim
 import ctypes
 
 from ._lib import (VkindexError, VkindexIndexError, library, capsule_pointer, capsule_consumed,
-                   new_capsule, DLManagedTensor)
+                   new_capsule, ContextOptions, DLManagedTensor)
 
 __all__ = ["Context", "Tensor", "devices", "index_copy_", "index_copy", "from_dlpack",
            "default_context", "library", "VkindexError", "VkindexIndexError", "DTYPES"]
@@ -158,7 +158,6 @@ class Context:
 
 
 def _lib_options(backend, device, threads, validation):
-    from ._lib import ContextOptions
     opts = ContextOptions()
     opts.backend = backend
     opts.device = None if device is None else str(device).encode()
@@ -296,7 +295,7 @@ class _Host:
                 self.use_copy(np.ascontiguousarray(obj))
 
     def view_of(self, obj):
-        if self.torch_like(obj):
+        if self.torch:
             self.shape, self.strides = tuple(obj.shape), tuple(obj.stride())
             self.ptr, self.itemsize = obj.data_ptr(), obj.element_size()
         else:
@@ -309,9 +308,6 @@ class _Host:
             self.numel *= n
         span = 1 + sum((n - 1) * s for n, s in zip(self.shape, self.strides)) if self.numel else 0
         self.lo, self.hi = self.ptr, self.ptr + span * self.itemsize
-
-    def torch_like(self, obj):
-        return _is_torch(obj)
 
     def use_copy(self, packed):
         """Works on a packed copy (written back by finish when writable)."""
