@@ -54,11 +54,13 @@ class DLTensor(ctypes.Structure):
                 ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
 
 
-DELETER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-
-
 class DLManagedTensor(ctypes.Structure):
-    _fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", DELETER)]
+    _fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p),
+                ("deleter", ctypes.c_void_p)]
+
+
+# A deleter is called with the GIL held: it may release what a producer that needs it made.
+_DELETER = ctypes.PYFUNCTYPE(None, ctypes.c_void_p)
 
 
 class ContextOptions(ctypes.Structure):
@@ -146,17 +148,20 @@ def library():
     return _library
 
 
-# PyCapsules (the DLPack exchange of Python): the C API through ctypes.pythonapi.
-_api = ctypes.pythonapi
-_api.PyCapsule_GetPointer.restype = ctypes.c_void_p
-_api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-_api.PyCapsule_SetName.restype = ctypes.c_int
-_api.PyCapsule_SetName.argtypes = [ctypes.py_object, ctypes.c_void_p]
-_api.PyCapsule_IsValid.restype = ctypes.c_int
-_api.PyCapsule_IsValid.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-_api.PyCapsule_New.restype = ctypes.py_object
+# PyCapsules (the DLPack exchange of Python): the C API through private prototypes (the
+# shared ctypes.pythonapi's are left as they are), all keeping the GIL.
+def _capi(name, restype, *argtypes):
+    return ctypes.PYFUNCTYPE(restype, *argtypes)((name, ctypes.pythonapi))
+
+
 _CAPSULE_DESTRUCTOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-_api.PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_void_p, _CAPSULE_DESTRUCTOR]
+_get_pointer = _capi("PyCapsule_GetPointer", ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)
+# the same on a capsule given by address (a capsule being destroyed cannot be passed as an
+# object: its reference count is already 0)
+_get_pointer_raw = _capi("PyCapsule_GetPointer", ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)
+_set_name = _capi("PyCapsule_SetName", ctypes.c_int, ctypes.py_object, ctypes.c_void_p)
+_is_valid_raw = _capi("PyCapsule_IsValid", ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
+_new = _capi("PyCapsule_New", ctypes.py_object, ctypes.c_void_p, ctypes.c_void_p, _CAPSULE_DESTRUCTOR)
 # Names outlive every capsule that uses them.
 _DLTENSOR = ctypes.create_string_buffer(b"dltensor")
 _USED_DLTENSOR = ctypes.create_string_buffer(b"used_dltensor")
@@ -164,32 +169,26 @@ _USED_DLTENSOR = ctypes.create_string_buffer(b"used_dltensor")
 
 def capsule_pointer(capsule):
     """The DLManagedTensor of an unconsumed "dltensor" capsule (ValueError if consumed)."""
-    return _api.PyCapsule_GetPointer(capsule, b"dltensor")
+    return _get_pointer(capsule, b"dltensor")
 
 
 def capsule_consumed(capsule):
     """Marks a capsule as consumed: its destructor no longer calls the deleter."""
-    _api.PyCapsule_SetName(capsule, ctypes.addressof(_USED_DLTENSOR))
-
-
-# PyCapsule_GetPointer on a capsule given by address (a capsule being destroyed cannot be
-# passed as an object: its reference count is already 0).
-_get_pointer_raw = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)(
-    ("PyCapsule_GetPointer", ctypes.pythonapi))
+    _set_name(capsule, ctypes.addressof(_USED_DLTENSOR))
 
 
 @_CAPSULE_DESTRUCTOR
 def _destructor(capsule):
     # An unconsumed capsule still owns its tensor: give it back.
-    if not _api.PyCapsule_IsValid(capsule, b"dltensor"):
+    if not _is_valid_raw(capsule, b"dltensor"):
         return
     address = _get_pointer_raw(capsule, b"dltensor")
-    managed = DLManagedTensor.from_address(address)
-    if managed.deleter:
-        managed.deleter(address)
+    deleter = DLManagedTensor.from_address(address).deleter
+    if deleter:
+        _DELETER(deleter)(address)
 
 
 def new_capsule(managed):
     """A "dltensor" capsule owning managed (a DLManagedTensor address): if no consumer takes
     it, its destructor calls the deleter."""
-    return _api.PyCapsule_New(managed, ctypes.addressof(_DLTENSOR), _destructor)
+    return _new(managed, ctypes.addressof(_DLTENSOR), _destructor)
