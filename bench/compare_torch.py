@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Runs the workloads of vkindex-bench through PyTorch's index_copy_ (CPU, or CUDA when
-present) and through vkindex-bench in the same run, and prints the ratio per workload.
+present) and through vkindex-bench in the same run, and prints the ratio per workload. With
+the Python module (python/vkindex, found next to this file; VKINDEX_LIBRARY names the library,
+default build/libvkindex.so) it also runs vkindex.index_copy_ on PyTorch's own CPU tensors, in
+place through DLPack on a CPU context, checks that the result equals PyTorch's, and prints its
+time ("py ms": the call from Python, wall time).
 
     python3 bench/compare_torch.py [--bench build/bench/vkindex-bench] [--backend cpu|vulkan|auto]
                                    [--torch-device cpu|cuda] [--threads N] [--reps N] [--quick]
@@ -19,6 +23,14 @@ import tempfile
 import time
 
 import torch
+
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_here, "..", "python"))
+os.environ.setdefault("VKINDEX_LIBRARY", os.path.join(_here, "..", "build", "libvkindex.so"))
+try:
+    import vkindex
+except ImportError:  # pragma: no cover - the module is in the repository
+    vkindex = None
 
 # name: (dtype, shape, quick_shape, dim, kind, n, quick_n, first)
 WORKLOADS = {
@@ -48,7 +60,25 @@ def random_tensor(shape, dtype, gen):
     return torch.randint(0, 256, shape, generator=gen).to(dtype)
 
 
-def time_torch(name, args, device, gen):
+def time_python(self_t, dim, index, src, want, args, ctx):
+    """vkindex.index_copy_ on the same CPU tensors (in place, no copy on a CPU context), checked
+    against PyTorch's result once; the median wall time of the call in ms."""
+    self_t = self_t.cpu()  # a copy of self as it was before PyTorch's calls
+    index, src = index.cpu(), src.cpu()
+    vkindex.index_copy_(self_t, dim, index, src, context=ctx)
+    if not torch.equal(self_t, want.cpu()):
+        sys.exit("vkindex (Python) and PyTorch disagree")
+    times = []
+    for r in range(args.warmup + args.reps):
+        t0 = time.perf_counter()
+        vkindex.index_copy_(self_t, dim, index, src, context=ctx)
+        ms = (time.perf_counter() - t0) * 1e3
+        if r >= args.warmup:
+            times.append(ms)
+    return statistics.median(times)
+
+
+def time_torch(name, args, device, gen, ctx=None):
     dtype, shape, qshape, dim, kind, n, qn, first = WORKLOADS[name]
     shape, n = (qshape, qn) if args.quick else (shape, n)
     src_shape = list(shape)
@@ -57,6 +87,7 @@ def time_torch(name, args, device, gen):
     src = random_tensor(src_shape, dtype, gen).to(device)
     index = make_index(kind, shape[dim], n, first, gen).to(device)
     moved = 2 * src.numel() * src.element_size() + n * 8
+    before = self_t.clone() if ctx else None
     times = []
     for r in range(args.warmup + args.reps):
         if device == "cuda":
@@ -73,7 +104,8 @@ def time_torch(name, args, device, gen):
         if r >= args.warmup:
             times.append(ms)
     ms = statistics.median(times)
-    return moved, ms, moved / (ms * 1e6)
+    py_ms = time_python(before, dim, index, src, self_t, args, ctx) if ctx else None
+    return moved, ms, moved / (ms * 1e6), py_ms
 
 
 def main():
@@ -86,6 +118,7 @@ def main():
     p.add_argument("--reps", type=int, default=15)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--no-python", action="store_true", help="skip the Python module's column")
     p.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     args = p.parse_args()
     for w in args.workloads:
@@ -93,10 +126,13 @@ def main():
             sys.exit(f"unknown workload {w}; known: {' '.join(WORKLOADS)}")
     torch.set_num_threads(args.torch_threads or args.threads)
     gen = torch.Generator().manual_seed(1234)
+    ctx = None
+    if vkindex is not None and not args.no_python:
+        ctx = vkindex.Context(backend=args.backend, threads=args.threads)
 
     torch_results = {}
     for w in args.workloads:
-        torch_results[w] = time_torch(w, args, args.torch_device, gen)
+        torch_results[w] = time_torch(w, args, args.torch_device, gen, ctx)
         print(f"torch {w}: {torch_results[w][1]:.4f} ms, {torch_results[w][2]:.2f} GB/s", file=sys.stderr)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,16 +147,17 @@ def main():
     device = vk[args.workloads[0]]["device"] if args.workloads else "?"
     print(f"\nPyTorch {torch.__version__} on {args.torch_device} ({args.torch_threads or args.threads} threads) vs "
           f"vkindex on {args.backend} ({device}, {args.threads} threads on the CPU), medians of {args.reps}")
-    print(f"{'workload':<20} {'torch ms':>10} {'torch GB/s':>11} {'vkindex ms':>11} {'vkindex GB/s':>13} {'% copy':>7} {'speed-up':>9}")
+    print(f"{'workload':<20} {'torch ms':>10} {'torch GB/s':>11} {'vkindex ms':>11} {'vkindex GB/s':>13} {'% copy':>7} {'speed-up':>9} {'py ms':>9}")
     for w in args.workloads:
-        moved, t_ms, t_gbps = torch_results[w]
+        moved, t_ms, t_gbps, py_ms = torch_results[w]
+        py = f"{py_ms:>9.4f}" if py_ms is not None else f"{'-':>9}"
         r = vk[w]
         if "cannot_run" in r:
             print(f"{w:<20} {t_ms:>10.4f} {t_gbps:>11.2f}   vkindex cannot run it on this device: {r['cannot_run']}")
             continue
         v_ms = r["kernel_ms"]["median"] if r["kernel_ms"]["median"] > 0 and args.torch_device == "cuda" else r["wall_ms"]["median"]
         v_gbps = moved / (v_ms * 1e6)
-        print(f"{w:<20} {t_ms:>10.4f} {t_gbps:>11.2f} {v_ms:>11.4f} {v_gbps:>13.2f} {100 * v_gbps / r['copy_gbps']:>6.0f}% {t_ms / v_ms:>8.2f}x")
+        print(f"{w:<20} {t_ms:>10.4f} {t_gbps:>11.2f} {v_ms:>11.4f} {v_gbps:>13.2f} {100 * v_gbps / r['copy_gbps']:>6.0f}% {t_ms / v_ms:>8.2f}x {py}")
 
 
 if __name__ == "__main__":

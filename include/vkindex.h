@@ -162,6 +162,28 @@ VKI_API vki_status vki_tensor_create(vki_context *ctx, vki_dtype dtype, int ndim
 VKI_API vki_status vki_tensor_view(vki_tensor *base, int ndim, const int64_t *shape,
                                    const int64_t *strides, int64_t offset, vki_tensor **out);
 
+/* A tensor over the application's own memory: bytes at data (its storage) viewed with the
+ * given dtype, shape and strides (elements, >= 0; NULL: contiguous) from its first byte, as
+ * for vki_tensor_view. No copy: vki_index_copy_ and the other calls read and write data in
+ * place, and vkindex never frees it.
+ *   Alignment: data must be a multiple of the element size. On a Vulkan context (which
+ *     imports the memory with VK_EXT_external_memory_host) data and bytes must also be
+ *     positive multiples of the device's minImportedHostPointerAlignment (4096 on most
+ *     devices; the message says which), else VKI_ERROR_INVALID_ARGUMENT; a device without the
+ *     extension (or an application's device created without it) gives VKI_ERROR_UNSUPPORTED
+ *     saying so: use vki_tensor_create and upload instead.
+ *   Lifetime: data must stay valid until the last tensor over it (views included) is
+ *     destroyed and no batch still holds it (vki_batch_end). Between calls the application
+ *     may read and write it directly: every call is synchronous, and on Vulkan the memory is
+ *     host-coherent (inside a batch, only after vki_batch_end).
+ *   Overlap: two tensors wrapped over the same memory are different storages to vkindex,
+ *     which cannot see that they share it: keep the written tensor of a call apart from its
+ *     inputs (views of one wrapped tensor are checked as usual).
+ * bytes 0 makes a storage of nothing (data may be NULL), for empty tensors. */
+VKI_API vki_status vki_tensor_wrap_host(vki_context *ctx, void *data, size_t bytes,
+                                        vki_dtype dtype, int ndim, const int64_t *shape,
+                                        const int64_t *strides, vki_tensor **out);
+
 /* Destroys a tensor handle; the storage goes when its last view goes. NULL is fine. */
 VKI_API void vki_tensor_destroy(vki_tensor *t);
 

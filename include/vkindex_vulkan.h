@@ -7,7 +7,8 @@
  * What vkindex needs of a device: Vulkan 1.2 and a queue family with compute. Nothing else:
  * without optional features it takes slower paths (32-bit atomics for 1- and 2-byte elements,
  * 32-bit offsets). vki_vulkan_device_features() fills the feature structs that give it its
- * fastest paths. No device extension is used.
+ * fastest paths. One device extension is used where the application enabled it:
+ * VK_EXT_external_memory_host, for vki_tensor_wrap_host (host memory used in place).
  *
  * The contract of recorded commands (vki_cmd_index_copy_ / vki_cmd_index_copy):
  *

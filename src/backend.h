@@ -7,6 +7,7 @@
 #ifndef VKI_BACKEND_H
 #define VKI_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "vkindex.h"
 
@@ -17,6 +18,12 @@ typedef struct vki_storage {
     struct vki_context *ctx;
     uint64_t bytes;
     void *impl;
+    /* Over the application's host memory (vki_tensor_wrap_host): impl came from wrap_host and
+     * goes back through unwrap_host (storage_destroy where that is NULL). */
+    bool lent;
+    /* Called once the storage is gone (a DLPack producer's deleter); NULL: nothing. */
+    void (*on_release)(void *user);
+    void *release_user;
 } vki_storage;
 
 /* A strided view: elements of elem_size bytes at storage + (offset + sum(i_k * strides[k]))
@@ -66,6 +73,11 @@ typedef struct vki_backend_ops {
     /* Allocates bytes (> 0 or 0) of tensor storage into *impl. */
     vki_status (*storage_create)(void *ctx_impl, uint64_t bytes, void **impl);
     void (*storage_destroy)(void *ctx_impl, void *impl);
+    /* A storage over bytes at data, the application's host memory, which stays the
+     * application's: unwrap_host gives back what wrap_host made, never the memory (NULL:
+     * storage_destroy does). wrap_host NULL: the backend cannot use host memory in place. */
+    vki_status (*wrap_host)(void *ctx_impl, void *data, uint64_t bytes, void **impl);
+    void (*unwrap_host)(void *ctx_impl, void *impl);
     /* Packed row-major host data into / out of the view's elements. */
     vki_status (*upload)(void *ctx_impl, const vki_view *dst, const void *host);
     vki_status (*download)(void *ctx_impl, const vki_view *src, void *host);
@@ -124,6 +136,9 @@ typedef struct vki_vulkan_request {
 } vki_vulkan_request;
 vki_status vki_vulkan_backend_create(const vki_vulkan_request *req, const vki_backend_ops **ops,
                                      void **impl, char *name, size_t name_cap);
+/* The Vulkan backend's wrap_host (VK_EXT_external_memory_host; its storages go through
+ * storage_destroy). */
+vki_status vki_vulkan_wrap_host(void *ctx_impl, void *data, uint64_t bytes, void **impl);
 /* The Vulkan backend on an application's device (include/vkindex_vulkan.h). */
 struct vki_vulkan_device;
 vki_status vki_vulkan_backend_import(const struct vki_vulkan_device *dev,

@@ -81,6 +81,11 @@ vki_status vki_storage_create(vki_context *ctx, uint64_t bytes, const char *fn,
  * the allocation is given back to the backend. */
 vki_status vki_storage_adopt(vki_context *ctx, uint64_t bytes, void *impl, const char *fn,
                              vki_storage **out);
+/* A storage over the application's host memory [data, data + bytes), which is never freed
+ * here (the backend's wrap_host; checks of data and bytes are the caller's, alignment the
+ * backend's). */
+vki_status vki_storage_lend(vki_context *ctx, void *data, uint64_t bytes, const char *fn,
+                            vki_storage **out);
 /* Drops one reference to a storage, freeing it (and its context reference) with the last. */
 void vki_storage_release(vki_storage *s);
 /* Drops one reference to a context, destroying the backend and freeing it with the last. */
@@ -98,6 +103,25 @@ vki_view vki_tensor_as_view(const vki_tensor *t);
 bool vki_tensor_is_dense(const vki_tensor *t);
 bool vki_tensor_has_internal_overlap(const vki_tensor *t);
 extern const char vki_overlap_internal_msg[];
+
+/* ---- host.c ---- */
+/* A tensor over the application's host memory [data, data + bytes) with vki_tensor_wrap_host's
+ * checks; on success on_release(user) (may be NULL) is called once the storage is gone, and on
+ * failure never. */
+vki_status vki_tensor_lend(vki_context *ctx, void *data, uint64_t bytes, vki_dtype dtype,
+                           int ndim, const int64_t *shape, const int64_t *strides,
+                           int64_t offset, void (*on_release)(void *), void *user,
+                           const char *fn, vki_tensor **out);
+
+/* ---- vulkan_api.c (Vulkan builds) ---- */
+/* A tensor over bytes [offset, offset + size) of an application's VkBuffer, viewed from
+ * elem_offset elements into it, with vki_tensor_wrap_buffer's checks (the context must be an
+ * application's Vulkan one); on_release as for vki_tensor_lend. */
+vki_status vki_tensor_wrap_buffer_at(vki_context *ctx, uint64_t buffer, uint64_t offset,
+                                     uint64_t size, vki_dtype dtype, int ndim,
+                                     const int64_t *shape, const int64_t *strides,
+                                     int64_t elem_offset, void (*on_release)(void *), void *user,
+                                     const char *fn, vki_tensor **out);
 
 /* ---- sequential.c ---- */
 /* Whether a view's elements may share memory (without a zero stride: rule 2 catches those);

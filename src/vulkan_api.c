@@ -30,23 +30,31 @@ static vki_status vulkan_context(const char *fn, const vki_context *ctx)
     return VKI_OK;
 }
 
-static vki_status wrap_buffer(vki_context *ctx, VkBuffer buffer, VkDeviceSize offset,
-                              VkDeviceSize size, vki_dtype dtype, int ndim, const int64_t *shape,
-                              const int64_t *strides, vki_tensor **out)
+vki_status vki_tensor_wrap_buffer_at(vki_context *ctx, uint64_t buffer, uint64_t offset,
+                                     uint64_t size, vki_dtype dtype, int ndim,
+                                     const int64_t *shape, const int64_t *strides,
+                                     int64_t elem_offset, void (*on_release)(void *), void *user,
+                                     const char *fn, vki_tensor **out)
 {
-    static const char fn[] = "vki_tensor_wrap_buffer";
+    vki_status st = vulkan_context(fn, ctx);
+    if (st != VKI_OK)
+        return st;
     VKI_CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: out is NULL", fn);
-    VKI_CHECK(buffer != VK_NULL_HANDLE, VKI_ERROR_INVALID_ARGUMENT, "%s: buffer is VK_NULL_HANDLE", fn);
+    VKI_CHECK(buffer != 0, VKI_ERROR_INVALID_ARGUMENT, "%s: buffer is VK_NULL_HANDLE", fn);
     VKI_CHECK((unsigned)dtype < VKI_DTYPE_COUNT, VKI_ERROR_INVALID_ARGUMENT,
               "%s: dtype %d is not a vki_dtype value", fn, (int)dtype);
     void *impl;
-    vki_status st = ctx->ops->wrap_buffer(ctx->impl, (uint64_t)(uintptr_t)buffer, offset, size, &impl);
+    st = ctx->ops->wrap_buffer(ctx->impl, buffer, offset, size, &impl);
     if (st != VKI_OK)
         return vki_fail_in(fn, st);
     vki_storage *s;
     if ((st = vki_storage_adopt(ctx, size, impl, fn, &s)) != VKI_OK)
         return st;
-    st = vki_tensor_over(s, dtype, ndim, shape, strides, 0, fn, out);
+    st = vki_tensor_over(s, dtype, ndim, shape, strides, elem_offset, fn, out);
+    if (st == VKI_OK) { /* only now: a failed wrap leaves a producer's tensor to its owner */
+        s->on_release = on_release;
+        s->release_user = user;
+    }
     vki_storage_release(s); /* the tensor holds the reference that stays */
     return st;
 }
@@ -55,11 +63,13 @@ vki_status vki_tensor_wrap_buffer(vki_context *ctx, VkBuffer buffer, VkDeviceSiz
                                   VkDeviceSize size, vki_dtype dtype, int ndim,
                                   const int64_t *shape, const int64_t *strides, vki_tensor **out)
 {
-    vki_status st = vulkan_context("vki_tensor_wrap_buffer", ctx);
-    if (st != VKI_OK || (st = vki_context_enter(ctx, "vki_tensor_wrap_buffer")) != VKI_OK)
+    static const char fn[] = "vki_tensor_wrap_buffer";
+    vki_status st = vulkan_context(fn, ctx);
+    if (st != VKI_OK || (st = vki_context_enter(ctx, fn)) != VKI_OK)
         return st;
-    return vki_context_leave(ctx, wrap_buffer(ctx, buffer, offset, size, dtype, ndim, shape,
-                                              strides, out));
+    return vki_context_leave(ctx, vki_tensor_wrap_buffer_at(ctx, (uint64_t)(uintptr_t)buffer,
+                                                            offset, size, dtype, ndim, shape,
+                                                            strides, 0, NULL, NULL, fn, out));
 }
 
 vki_status vki_tensor_vulkan_buffer(const vki_tensor *t, VkBuffer *buffer, VkDeviceSize *offset,

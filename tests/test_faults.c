@@ -1,7 +1,8 @@
 /*
  * Fault injection (a build configured with -Dfault_injection=true; see src/fault.h): a
  * representative run (context, tensors, views, transfers, calls in and out of place, aliasing,
- * int32 indices, a bad index, a batch) is repeated with its N-th host allocation failing, then
+ * int32 indices, a bad index, a batch, host memory used in place, and on DLPack builds an import
+ * and an export) is repeated with its N-th host allocation failing, then
  * with its N-th fallible Vulkan call failing, then with the device lost from its N-th Vulkan
  * call on, for every N the run passes. Each time: every failure is a clear status with a
  * message, nothing crashes or hangs or leaks (the sanitizer build checks), a call that reports
@@ -9,6 +10,9 @@
  * VKI_ERROR_DEVICE_LOST at once, and afterwards the context (or, once lost, a new one) works.
  */
 #include "common.h"
+#ifdef VKI_TEST_DLPACK
+#include "vkindex_dlpack.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +123,59 @@ static vki_status step_aliasing(void *a) /* the source shares self's storage: a 
     return st;
 }
 
+/* Host memory in place: a wrap (a Vulkan device imports it) and a call into it; a failed call
+ * leaves the memory as it was. */
+static void host_memory_step(vki_context *ctx, const tensors *t)
+{
+    enum { BLOCK = 65536 };
+    float *host = aligned_alloc(BLOCK, BLOCK), before[24];
+    for (int k = 0; k < 24; k++)
+        host[k] = before[k] = (float)k;
+    vki_tensor *wrapped = NULL;
+    if (status_ok(vki_tensor_wrap_host(ctx, host, BLOCK, VKI_FLOAT32, 2, (int64_t[]){6, 4}, NULL,
+                                       &wrapped), "vki_tensor_wrap_host")) {
+        vki_status st = vki_index_copy_(wrapped, 0, t->idx, t->src);
+        if (!status_ok(st, "index_copy_ on host memory") && st != VKI_ERROR_DEVICE_LOST &&
+            memcmp(before, host, sizeof before))
+            fail_msg("a failed call changed host memory (%s=%s)", fault_var, fault_value);
+    }
+    vki_tensor_destroy(wrapped);
+    free(host);
+}
+
+#ifdef VKI_TEST_DLPACK
+static int deleted;
+static void count_deleter(DLManagedTensor *m)
+{
+    (void)m;
+    deleted++;
+}
+
+/* DLPack: an import whose deleter runs once if it succeeded and never if it failed, and an
+ * export given back through its deleter. */
+static void dlpack_step(vki_context *ctx, const tensors *t)
+{
+    enum { BLOCK = 65536 };
+    float *host = aligned_alloc(BLOCK, BLOCK);
+    int64_t shape[1] = {BLOCK / 4};
+    DLManagedTensor m = {.dl_tensor = {.data = host, .device = {kDLCPU, 0}, .ndim = 1,
+                                       .dtype = {kDLFloat, 32, 1}, .shape = shape},
+                         .deleter = count_deleter};
+    deleted = 0;
+    vki_tensor *imported = NULL;
+    if (status_ok(vki_tensor_from_dlpack(ctx, &m, &imported), "vki_tensor_from_dlpack")) {
+        assert_int_equal(deleted, 0);
+        vki_tensor_destroy(imported);
+        assert_int_equal(deleted, 1);
+    }
+    assert_true(deleted <= 1);
+    DLManagedTensor *out = NULL;
+    if (t->self && status_ok(vki_tensor_to_dlpack(t->self, &out), "vki_tensor_to_dlpack"))
+        out->deleter(out);
+    free(host);
+}
+#endif
+
 /* The representative run; every step may fail, and the run goes on with what exists. */
 static void scenario(void)
 {
@@ -194,6 +251,11 @@ static void scenario(void)
         if (st != VKI_ERROR_INDEX)
             (void)status_ok(st, "vki_batch_end");
     }
+    if (t.src && t.idx)
+        host_memory_step(ctx, &t);
+#ifdef VKI_TEST_DLPACK
+    dlpack_step(ctx, &t);
+#endif
     injection_off();
 
     /* Afterwards: a lost context says so at once; any other works. */

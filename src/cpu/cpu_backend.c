@@ -412,6 +412,21 @@ static void cpu_storage_destroy(void *impl, void *storage)
     free(storage);
 }
 
+/* The application's memory is the storage itself: nothing to make, nothing to give back. */
+static vki_status cpu_wrap_host(void *impl, void *data, uint64_t bytes, void **out)
+{
+    (void)impl;
+    (void)bytes;
+    *out = data;
+    return VKI_OK;
+}
+
+static void cpu_unwrap_host(void *impl, void *storage)
+{
+    (void)impl;
+    (void)storage;
+}
+
 static void cpu_context_destroy(void *impl)
 {
     cpu_ctx *c = impl;
@@ -424,6 +439,8 @@ static const vki_backend_ops cpu_ops = {
     .context_destroy = cpu_context_destroy,
     .storage_create = cpu_storage_create,
     .storage_destroy = cpu_storage_destroy,
+    .wrap_host = cpu_wrap_host,
+    .unwrap_host = cpu_unwrap_host,
     .upload = cpu_upload,
     .download = cpu_download,
     .copy = cpu_copy,

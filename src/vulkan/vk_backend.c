@@ -394,6 +394,7 @@ const vki_backend_ops vk_backend_ops = {
     .context_destroy = vk_context_destroy,
     .storage_create = vk_storage_create,
     .storage_destroy = vk_storage_destroy,
+    .wrap_host = vki_vulkan_wrap_host, /* its storages go back through storage_destroy */
     .upload = vk_upload,
     .download = vk_download,
     .copy = vk_copy,

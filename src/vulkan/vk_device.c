@@ -18,12 +18,42 @@ static void read_env_caps(vk_caps *caps)
             caps->native_subword = false;
         if (strstr(disable, "int64"))
             caps->int64 = false;
+        if (strstr(disable, "host_memory"))
+            caps->host_import = false;
     }
     const char *split = getenv("VKI_VULKAN_SPLIT");
     if (split && !strcmp(split, "1"))
         caps->force_windows = true;
     if (split && !strcmp(split, "64"))
         caps->force_windows = caps->force_off64 = true;
+}
+
+/* Whether the device offers VK_EXT_external_memory_host (vki_tensor_wrap_host), and the
+ * alignment it imports host memory at. */
+static vki_status read_host_import(vk_ctx *c)
+{
+    vki_status st = VKI_OK;
+    VkExtensionProperties *list = NULL;
+    uint32_t n = 0;
+    VK(c->in.vkEnumerateDeviceExtensionProperties(c->physical, NULL, &n, NULL));
+    list = vki_calloc(n ? n : 1, sizeof *list);
+    if (!list)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    VK(c->in.vkEnumerateDeviceExtensionProperties(c->physical, NULL, &n, list));
+    for (uint32_t i = 0; i < n; i++)
+        if (!strcmp(list[i].extensionName, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))
+            c->caps.host_import = true;
+    if (c->caps.host_import) {
+        VkPhysicalDeviceExternalMemoryHostPropertiesEXT host = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                          .pNext = &host};
+        c->in.vkGetPhysicalDeviceProperties2(c->physical, &p2);
+        c->host_pointer_alignment = host.minImportedHostPointerAlignment;
+    }
+error:
+    free(list);
+    return st;
 }
 
 /* What the chosen device offers, as vk_caps and limits (before anything is created). */
@@ -42,6 +72,7 @@ static vki_status read_device(vk_ctx *c, const vk_candidate *cd)
     c->in.vkGetPhysicalDeviceFeatures2(c->physical, &f);
     c->caps.native_subword = f12.storageBuffer8BitAccess && f11.storageBuffer16BitAccess;
     c->caps.int64 = f.features.shaderInt64;
+    TRY(read_host_import(c));
     read_env_caps(&c->caps);
 
     VkPhysicalDeviceMaintenance4Properties m4 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES,
@@ -77,6 +108,15 @@ error:
     return st;
 }
 
+/* The function of VK_EXT_external_memory_host, on a device that has it enabled. */
+static void load_host_import(vk_ctx *c)
+{
+    if (c->caps.host_import)
+        c->get_host_pointer_properties = (PFN_vkGetMemoryHostPointerPropertiesEXT)
+            c->in.vkGetDeviceProcAddr(c->device, "vkGetMemoryHostPointerPropertiesEXT");
+    c->caps.host_import = c->get_host_pointer_properties != NULL;
+}
+
 /* The logical device with exactly the features the kernels may use, and its queue. */
 static vki_status create_logical(vk_ctx *c)
 {
@@ -102,14 +142,18 @@ static vki_status create_logical(vk_ctx *c)
         .queueCount = 1,
         .pQueuePriorities = &priority,
     };
+    const char *host_import = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
     VkDeviceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
         .pNext = &e,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
+        .enabledExtensionCount = c->caps.host_import,
+        .ppEnabledExtensionNames = &host_import,
     };
     VK(c->in.vkCreateDevice(c->physical, &info, NULL, &c->device));
     TRY(vk_load_device_functions(c));
+    load_host_import(c);
     c->vk.vkGetDeviceQueue(c->device, c->queue_family, 0, &c->queue);
 error:
     if (st != VKI_OK && c->device) { /* destroy cannot use a table that is not complete */
@@ -320,11 +364,17 @@ vki_status vki_vulkan_backend_import(const vki_vulkan_device *dev, const vki_bac
     TRY(import_candidate(c, dev, &cd));
     TRY(read_device(c, &cd));
     enabled_caps(dev->enabled_features, &c->caps);
+    bool host_import = false; /* only if the application enabled it */
+    for (uint32_t i = 0; i < dev->enabled_extension_count; i++)
+        host_import = host_import ||
+                      !strcmp(dev->enabled_extensions[i], VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+    c->caps.host_import = c->caps.host_import && host_import;
     c->device = dev->device;
     if ((st = vk_load_device_functions(c)) != VKI_OK) {
         c->device = VK_NULL_HANDLE; /* nothing of ours on it yet, and no table to destroy with */
         goto error;
     }
+    load_host_import(c);
     c->queue = dev->queue;
     TRY(create_resources(c));
     snprintf(name, name_cap, "%s", c->props.deviceName);

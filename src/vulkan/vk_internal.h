@@ -106,6 +106,7 @@ typedef struct vk_caps {
     bool timestamps;
     bool force_windows;  /* VKI_VULKAN_SPLIT=1: split every tensor into windows */
     bool force_off64;    /* VKI_VULKAN_SPLIT=64: windows and 64-bit offsets */
+    bool host_import;    /* VK_EXT_external_memory_host, enabled (vki_tensor_wrap_host) */
 } vk_caps;
 
 /* The instance-level functions a context uses, loaded for its own instance (never volk's
@@ -115,7 +116,7 @@ typedef struct vk_caps {
     X(vkGetPhysicalDeviceProperties2) X(vkGetPhysicalDeviceFeatures2)                          \
     X(vkGetPhysicalDeviceMemoryProperties) X(vkGetPhysicalDeviceQueueFamilyProperties)         \
     X(vkCreateDevice) X(vkGetDeviceProcAddr) X(vkCreateDebugUtilsMessengerEXT)                 \
-    X(vkDestroyDebugUtilsMessengerEXT)
+    X(vkDestroyDebugUtilsMessengerEXT) X(vkEnumerateDeviceExtensionProperties)
 
 /* The device-level functions, loaded for the context's own device through the instance's
  * vkGetDeviceProcAddr (never volk's process-wide table). */
@@ -196,6 +197,10 @@ typedef struct vk_ctx {
     uint64_t max_allocation;  /* maxMemoryAllocationSize */
     uint64_t max_buffer;      /* maxBufferSize (Vulkan 1.3), else no limit */
     uint64_t chunk_bytes;     /* chunks of large buffers, and the binding window: see vk_memory.c */
+    /* VK_EXT_external_memory_host (caps.host_import): its one function and the alignment of
+     * imported host memory (minImportedHostPointerAlignment). */
+    PFN_vkGetMemoryHostPointerPropertiesEXT get_host_pointer_properties;
+    uint64_t host_pointer_alignment;
     vk_slab *slabs;
     uint32_t allocation_count, allocation_limit; /* live vkAllocateMemory; maxMemoryAllocationCount */
     uint64_t allocated_bytes;
@@ -307,6 +312,11 @@ void vk_memory_destroy(vk_ctx *c);
 vki_status vk_buffer_create(vk_ctx *c, VkDeviceSize size, vk_memory_kind kind, bool single,
                             vk_buffer *out);
 void vk_buffer_destroy(vk_ctx *c, vk_buffer *b);
+/* A one-chunk buffer over `bytes` of the application's host memory at data
+ * (VK_EXT_external_memory_host; data and bytes aligned as the device requires, checked by the
+ * caller): a VkBuffer and an imported allocation of its own, destroyed as any other buffer's
+ * (the host memory itself stays the application's). */
+vki_status vk_buffer_import_host(vk_ctx *c, void *data, VkDeviceSize bytes, vk_buffer *out);
 /* Grows a reusable buffer to at least size (contents are not kept). */
 vki_status vk_buffer_reserve(vk_ctx *c, vk_buffer *b, VkDeviceSize size, vk_memory_kind kind,
                              bool single);

@@ -1,7 +1,8 @@
 /*
- * Application buffers and devices: storages over an application's VkBuffer (never mapped,
- * never destroyed here), the buffer and range behind any storage, and the features an
- * application enables for vkindex's fastest paths.
+ * Application buffers, host memory and devices: storages over an application's VkBuffer (never
+ * mapped, never destroyed here) or over its host memory (VK_EXT_external_memory_host), the
+ * buffer and range behind any storage, and the features an application enables for vkindex's
+ * fastest paths.
  */
 #include "vk_internal.h"
 #include "vkindex_vulkan.h"
@@ -43,6 +44,43 @@ vki_status vk_wrap_buffer(void *impl, uint64_t buffer, uint64_t offset, uint64_t
     *b = (vk_buffer){.size = bytes, .borrowed = true, .chunk_count = 1, .chunk_bytes = bytes,
                      .first = {.buffer = (VkBuffer)(uintptr_t)buffer, .size = bytes,
                                .base = offset}};
+    *storage = b;
+error:
+    if (st != VKI_OK)
+        free(b);
+    return st;
+}
+
+vki_status vki_vulkan_wrap_host(void *impl, void *data, uint64_t bytes, void **storage)
+{
+    vk_ctx *c = impl;
+    vki_status st = VKI_OK;
+    vk_buffer *b = NULL;
+    const uint64_t align = c->host_pointer_alignment;
+    TRY(vk_check_lost(c));
+    if (!c->caps.host_import)
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
+                     "Vulkan device %s %s VK_EXT_external_memory_host, which a Vulkan context "
+                     "needs to use host memory in place: make the tensor with vki_tensor_create "
+                     "and upload to it instead, or use a CPU context",
+                     c->props.deviceName,
+                     c->imported ? "was not created with" : "does not have"));
+    if ((uintptr_t)data % align != 0 || bytes % align != 0 || bytes == 0)
+        TRY(vki_fail(VKI_ERROR_INVALID_ARGUMENT,
+                     "host memory at %p of %llu bytes cannot be imported: this device imports "
+                     "host memory whose address and size are positive multiples of %llu bytes "
+                     "(minImportedHostPointerAlignment)",
+                     data, (unsigned long long)bytes, (unsigned long long)align));
+    const uint64_t most = c->caps.windows ? c->chunk_bytes * VKI_MAX_WINDOWS : c->window_bytes;
+    if (bytes > most || bytes > c->max_buffer || bytes > c->max_allocation)
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
+                     "host memory of %llu bytes is more than one buffer of this device holds "
+                     "(%llu bytes)", (unsigned long long)bytes,
+                     (unsigned long long)(most < c->max_buffer ? most : c->max_buffer)));
+    b = vki_calloc(1, sizeof *b);
+    if (!b)
+        TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
+    TRY(vk_buffer_import_host(c, data, bytes, b));
     *storage = b;
 error:
     if (st != VKI_OK)

@@ -74,7 +74,8 @@ static int memory_type_for(const vk_ctx *c, uint32_t bits, vk_memory_kind kind)
 
 /* One vkAllocateMemory, counted; the limits are checked first so that Vulkan is never asked
  * for what it must refuse. */
-static vki_status allocate(vk_ctx *c, VkDeviceSize bytes, uint32_t type, VkDeviceMemory *out)
+static vki_status allocate(vk_ctx *c, VkDeviceSize bytes, uint32_t type, const void *next,
+                           VkDeviceMemory *out)
 {
     vki_status st = VKI_OK;
     const VkDeviceSize heap = c->memory_props.memoryHeaps[c->memory_props.memoryTypes[type].heapIndex].size;
@@ -91,6 +92,7 @@ static vki_status allocate(vk_ctx *c, VkDeviceSize bytes, uint32_t type, VkDevic
                         c->allocation_limit);
     VkMemoryAllocateInfo info = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+        .pNext = next,
         .allocationSize = bytes,
         .memoryTypeIndex = type,
     };
@@ -130,7 +132,7 @@ static vki_status slab_new(vk_ctx *c, uint32_t type, VkDeviceSize slot_bytes)
     if (!stack)
         TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
     VkDeviceMemory memory;
-    TRY(allocate(c, bytes, type, &memory));
+    TRY(allocate(c, bytes, type, NULL, &memory));
     *s = (vk_slab){.memory = memory, .type = type, .slot_bytes = slot_bytes,
                    .slots = slots, .free_slots = stack, .next = c->slabs};
     c->slabs = s;
@@ -190,17 +192,25 @@ static VkDeviceSize slot_size(VkDeviceSize bytes, VkDeviceSize align)
     return round_up(round_up(bytes, step), align);
 }
 
-/* Every buffer is usable as a storage buffer and as a transfer source and destination. */
-static VkResult create_vk_buffer(vk_ctx *c, VkDeviceSize bytes, VkBuffer *out)
+/* Every buffer is usable as a storage buffer and as a transfer source and destination. next:
+ * the chain of an imported buffer's create info (else NULL). */
+static VkResult create_vk_buffer_next(vk_ctx *c, VkDeviceSize bytes, const void *next,
+                                      VkBuffer *out)
 {
     VkBufferCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+        .pNext = next,
         .size = bytes,
         .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     return c->vk.vkCreateBuffer(c->device, &info, NULL, out);
+}
+
+static VkResult create_vk_buffer(vk_ctx *c, VkDeviceSize bytes, VkBuffer *out)
+{
+    return create_vk_buffer_next(c, bytes, NULL, out);
 }
 
 static void chunk_destroy(vk_ctx *c, vk_chunk *k)
@@ -234,7 +244,7 @@ static vki_status chunk_create(vk_ctx *c, VkDeviceSize bytes, vk_memory_kind kin
         /* Mapped memory is flushed and invalidated in whole nonCoherentAtoms. */
         VkDeviceSize size = kind == VK_MEMORY_DEVICE ? req.size
                                                      : round_up(req.size, c->props.limits.nonCoherentAtomSize);
-        TRY(allocate(c, size, (uint32_t)type, &k->memory));
+        TRY(allocate(c, size, (uint32_t)type, NULL, &k->memory));
         k->bytes_allocated = size;
     }
     VK(c->vk.vkBindBufferMemory(c->device, k->buffer, k->memory, k->offset));
@@ -311,6 +321,46 @@ void vk_buffer_destroy(vk_ctx *c, vk_buffer *b)
         chunk_destroy(c, vk_chunk_at(b, k));
     free(b->more);
     *b = (vk_buffer){0};
+}
+
+vki_status vk_buffer_import_host(vk_ctx *c, void *data, VkDeviceSize bytes, vk_buffer *out)
+{
+    vki_status st = VKI_OK;
+    const VkExternalMemoryHandleTypeFlagBits handle = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+    vk_buffer b = {.size = bytes, .chunk_count = 1, .chunk_bytes = bytes,
+                   .first = {.size = bytes}};
+    VkMemoryHostPointerPropertiesEXT pointer = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+    VK(c->get_host_pointer_properties(c->device, handle, data, &pointer));
+    const VkExternalMemoryBufferCreateInfo external = {
+        .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, .handleTypes = handle};
+    VK(create_vk_buffer_next(c, bytes, &external, &b.first.buffer));
+    VkMemoryRequirements req;
+    c->vk.vkGetBufferMemoryRequirements(c->device, b.first.buffer, &req);
+    /* Host-coherent, so that the application sees the kernels' writes once a call returns
+     * (every submission ends with a barrier to the host) without flushes of its own. */
+    const int type = find_memory_type(c, req.memoryTypeBits & pointer.memoryTypeBits,
+                                      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                          VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0);
+    if (type < 0 || req.size > bytes)
+        TRY(vki_fail(VKI_ERROR_UNSUPPORTED,
+                     "this device cannot bind a buffer of %llu bytes to imported host memory "
+                     "(%s)", (unsigned long long)bytes,
+                     type < 0 ? "no host-coherent memory type accepts it"
+                              : "the buffer needs more memory than the host range holds"));
+    const VkImportMemoryHostPointerInfoEXT import = {
+        .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+        .handleType = handle,
+        .pHostPointer = data,
+    };
+    TRY(allocate(c, bytes, (uint32_t)type, &import, &b.first.memory));
+    b.first.bytes_allocated = bytes;
+    VK(c->vk.vkBindBufferMemory(c->device, b.first.buffer, b.first.memory, 0));
+    *out = b;
+error:
+    if (st != VKI_OK)
+        vk_buffer_destroy(c, &b);
+    return st;
 }
 
 vki_status vk_buffer_reserve(vk_ctx *c, vk_buffer *b, VkDeviceSize size, vk_memory_kind kind,
