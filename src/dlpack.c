@@ -153,7 +153,7 @@ static vki_status from_dlpack(vki_context *ctx, DLManagedTensor *managed, vki_te
     VKI_CHECK(managed, VKI_ERROR_INVALID_ARGUMENT, "%s: managed is NULL", fn);
     VKI_CHECK(out, VKI_ERROR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     const DLTensor *t = &managed->dl_tensor;
-    vki_dtype dtype;
+    vki_dtype dtype = VKI_UINT8; /* set by dtype_from when it succeeds */
     vki_status st = dtype_from(fn, t->dtype, &dtype);
     if (st != VKI_OK)
         return st;
