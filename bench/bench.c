@@ -198,6 +198,7 @@ static void copy_bound(vki_context *ctx, double moved, const options *o, result 
     free(host);
     double *t = malloc(sizeof(double) * (size_t)o->reps);
     res->copy_gbps = 0;
+    res->bound_method = "-";
     for (int m = 0; vki_internal_bound_name(ctx, m); m++) {
         for (int r = 0; r < o->warmup + o->reps; r++) {
             double t0 = now_ms();
@@ -207,7 +208,7 @@ static void copy_bound(vki_context *ctx, double moved, const options *o, result 
                 t[r - o->warmup] = k >= 0 ? k / 1e6 : wall;
         }
         stats s = summarise(t, o->reps);
-        res->bound_gbps[m] = 2.0 * (double)n / (s.median * 1e6);
+        res->bound_gbps[m] = s.median > 0 ? 2.0 * (double)n / (s.median * 1e6) : 0;
         res->bound_names[m] = vki_internal_bound_name(ctx, m);
         if (res->bound_gbps[m] > res->copy_gbps) {
             res->copy_gbps = res->bound_gbps[m];
@@ -394,7 +395,7 @@ static void time_calls(const run *r)
     res->gbps = r->moved / (t * 1e6);
     warm_up_device(r->ctx, o);
     copy_bound(r->ctx, r->moved, o, res);
-    res->ratio = res->gbps / res->copy_gbps;
+    res->ratio = res->copy_gbps > 0 ? res->gbps / res->copy_gbps : 0;
     fprintf(stderr, "[%d/%d] %s on %s: check ok, %.3f ms, %.1f GB/s, %.0f%% of the copy bound "
             "(%.1f GB/s, %s)\n", r->position, r->total, r->w->name, r->backend, t, res->gbps,
             100 * res->ratio, res->copy_gbps, res->bound_method);
@@ -448,10 +449,18 @@ static void views_destroy(decode_views *v)
  * device, through the interop API), submitted three times; the last is reported. */
 static void time_recorded(const run *r, decode_way *way)
 {
+    char *saved = getenv("VKI_DEVICE") ? strdup(getenv("VKI_DEVICE")) : NULL;
     setenv("VKI_DEVICE", vki_context_device_name(r->ctx), 1); /* vkapp picks it by name */
     vkapp app;
-    if (vkapp_create(&app, true) != VK_SUCCESS) {
+    VkResult made = vkapp_create(&app, true);
+    if (saved)
+        setenv("VKI_DEVICE", saved, 1);
+    else
+        unsetenv("VKI_DEVICE");
+    free(saved);
+    if (made != VK_SUCCESS) {
         fprintf(stderr, "vkindex-bench: no application device for recorded calls: skipped\n");
+        vkapp_destroy(&app); /* what was made of it */
         return;
     }
     vki_vulkan_device dev = vkapp_device(&app);

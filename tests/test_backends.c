@@ -90,6 +90,87 @@ static void streamed_rows(void **state)
     run_2d(VKI_FLOAT16, 40000, 130, 0, 33000, false, &r);
 }
 
+/* A destination dim of size 0 with slices: every index is out of range, with few indices
+ * (checked in the copy kernel on Vulkan) and with many (a check pass), in place and out of
+ * place, alone and in a batch; nothing is written. */
+static void empty_dim_every_index_is_bad(void **state)
+{
+    (void)state;
+    vki_context *ctx = test_context();
+    const int64_t self_shape[2] = {0, 5};
+    vki_tensor *self = make_tensor(ctx, VKI_FLOAT32, 2, self_shape, NULL);
+    const int64_t counts[2] = {8, 40};
+    for (int c = 0; c < 2; c++) {
+        const int64_t n = counts[c], src_shape[2] = {n, 5};
+        int64_t idx[40] = {0};
+        float src_host[40 * 5] = {0};
+        vki_tensor *index = make_tensor(ctx, VKI_INT64, 1, &n, idx);
+        vki_tensor *src = make_tensor(ctx, VKI_FLOAT32, 2, src_shape, src_host);
+        const char *want = "index_copy_(): index 0 is out of bounds for dimension 0 with size 0";
+        assert_int_equal(vki_index_copy_(self, 0, index, src), VKI_ERROR_INDEX);
+        assert_string_equal(vki_last_error(), want);
+        vki_tensor *out = make_tensor(ctx, VKI_FLOAT32, 2, self_shape, NULL);
+        assert_int_equal(vki_index_copy(out, self, 0, index, src), VKI_ERROR_INDEX);
+        assert_string_equal(vki_last_error(), want);
+        vki_tensor_destroy(out);
+        OK(vki_batch_begin(ctx));
+        OK(vki_index_copy_(self, 0, index, src));
+        assert_int_equal(vki_batch_end(ctx), VKI_ERROR_INDEX);
+        assert_string_equal(vki_last_error(), "vki_batch_end: call 0 of the batch: index_copy_(): "
+                                              "index 0 is out of bounds for dimension 0 with size 0");
+        vki_tensor_destroy(index);
+        vki_tensor_destroy(src);
+    }
+    vki_tensor_destroy(self);
+}
+
+/* A call whose winner map is large enough for the scratch buffer to be given back after it,
+ * then launches that use no scratch (a call with few indices, the copy kernel of a strided
+ * download): they must not bind a buffer that is gone (the validation layer watches the
+ * Vulkan suites). */
+static void calls_after_a_large_winner_map(void **state)
+{
+    (void)state;
+    vki_context *ctx = test_context();
+    const int64_t big = 20000000, n = 40, one = 1, src_shape[1] = {n};
+    vki_tensor *self = make_tensor(ctx, VKI_FLOAT32, 1, &big, NULL);
+    int64_t idx[40];
+    float src_host[40];
+    for (int i = 0; i < n; i++) {
+        idx[i] = (int64_t)i * 499999;
+        src_host[i] = (float)i;
+    }
+    vki_tensor *index = make_tensor(ctx, VKI_INT64, 1, &n, idx);
+    vki_tensor *src = make_tensor(ctx, VKI_FLOAT32, 1, src_shape, src_host);
+    /* A device whose allocations cannot hold the 80 MB map refuses the call (the
+     * vulkan-fallback suites cap them at 64 MiB); the calls after it must work all the same. */
+    const vki_status big_call = vki_index_copy_(self, 0, index, src);
+    if (big_call != VKI_ERROR_OUT_OF_DEVICE_MEMORY)
+        OK(big_call);
+    vki_tensor *index1 = make_tensor(ctx, VKI_INT64, 1, &one, idx + 3);
+    vki_tensor *src1 = make_tensor(ctx, VKI_FLOAT32, 1, &one, (float[]){-7.0f});
+    OK(vki_index_copy_(self, 0, index1, src1));
+    float got;
+    vki_tensor *at;
+    OK(vki_tensor_view(self, 1, &one, NULL, idx[3], &at));
+    OK(vki_tensor_download(at, &got, sizeof got));
+    assert_true(got == -7.0f);
+    vki_tensor *strided; /* downloaded through the copy kernel */
+    const int64_t two = 2, stride = 3 * 499999;
+    OK(vki_tensor_view(self, 1, &two, &stride, 0, &strided));
+    float pair[2];
+    OK(vki_tensor_download(strided, pair, sizeof pair));
+    assert_true(pair[1] == -7.0f);
+    assert_true(big_call != VKI_OK || pair[0] == 0.0f);
+    vki_tensor_destroy(strided);
+    vki_tensor_destroy(at);
+    vki_tensor_destroy(index1);
+    vki_tensor_destroy(src1);
+    vki_tensor_destroy(index);
+    vki_tensor_destroy(src);
+    vki_tensor_destroy(self);
+}
+
 /* 1- and 2-byte elements along the last dim: neighbours in one word written by different
  * invocations, as a gather (every slot written) and as a scatter (few slots), 25 times. */
 static void subword_neighbours(void **state)
@@ -155,6 +236,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(larger_than_128mib),
         cmocka_unit_test(streamed_rows),
+        cmocka_unit_test(empty_dim_every_index_is_bad),
+        cmocka_unit_test(calls_after_a_large_winner_map),
         cmocka_unit_test(subword_neighbours),
         cmocka_unit_test(device_choice),
     };

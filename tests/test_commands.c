@@ -2,9 +2,12 @@
  * The commands a call records on Vulkan (counted through src/introspect.h, as vkindex-bench
  * reports them): a call with few indices is one dispatch, with no fill, no check pass and no
  * copy back; calls of a batch that touch different memory get no barrier between them, and a
- * call that depends on an earlier one gets one; a call with a check pass clears its scratch
- * with one fill. The results are checked too, and in the Vulkan suites synchronization
- * validation watches every call, so a missing barrier fails. Skips on the CPU backend.
+ * call that depends on an earlier one gets one (its destination, its source or its index
+ * written before it, or memory that may be shared: host memory wrapped twice); a call with a
+ * check pass clears its scratch with one fill. The results are checked too. The barrier
+ * counts are what guard the ordering of tensor data: synchronization validation (on in the
+ * Vulkan suites) sees hazards on vkindex's own scratch, not between kernels' tensor
+ * accesses. Skips on the CPU backend.
  * Linked with the static library (the introspection seam), not the tests' common code.
  */
 #include <setjmp.h>
@@ -133,8 +136,7 @@ static void independent_calls_share_no_barrier(void **state)
     cache_destroy(&c);
 }
 
-/* A call that rewrites what the call before it wrote, one that reads it, and one whose index
- * an earlier call wrote: a barrier each. */
+/* A call that rewrites what the call before it wrote, and one that reads it: a barrier each. */
 static void dependent_calls_are_ordered(void **state)
 {
     (void)state;
@@ -179,6 +181,89 @@ static void dependent_calls_are_ordered(void **state)
     vki_tensor_destroy(one);
     vki_tensor_destroy(other);
     cache_destroy(&c);
+}
+
+/* An index that an earlier call of the batch wrote: a barrier, and the later call uses the
+ * written values. */
+static void index_written_by_an_earlier_call(void **state)
+{
+    (void)state;
+    cache c;
+    cache_make(&c);
+    const int64_t four = 4, one = 1, pos = 2, value = 7;
+    const int64_t zeros[4] = {0, 0, 0, 0};
+    vki_tensor *index = index_of(zeros, four), *at = index_of(&pos, one), *val = index_of(&value, one);
+    const int64_t src_shape[2] = {4, WIDTH};
+    int32_t host[4 * WIDTH];
+    for (int i = 0; i < 4 * WIDTH; i++)
+        host[i] = 1000 + i;
+    vki_tensor *src;
+    OK(vki_tensor_create(ctx, VKI_INT32, 2, src_shape, &src));
+    OK(vki_tensor_upload(src, host, sizeof host));
+    vki_internal_counts before;
+    vki_internal_counts_get(ctx, &before);
+    OK(vki_batch_begin(ctx));
+    OK(vki_index_copy_(index, 0, at, val));         /* index becomes {0, 0, 7, 0} */
+    OK(vki_index_copy_(c.layer[2], 0, index, src)); /* reads it: a barrier */
+    OK(vki_batch_end(ctx));
+    vki_internal_counts n = since(&before);
+    assert_int_equal(n.barriers, SUBMISSION_BARRIERS + 1);
+    int32_t got[SLOTS * WIDTH];
+    OK(vki_tensor_download(c.layer[2], got, sizeof got));
+    assert_int_equal(got[7 * WIDTH], 1000 + 2 * WIDTH); /* position 2 went to slot 7 */
+    assert_int_equal(got[0], 1000 + 3 * WIDTH);         /* slot 0: its last occurrence */
+    vki_tensor_destroy(src);
+    vki_tensor_destroy(index);
+    vki_tensor_destroy(at);
+    vki_tensor_destroy(val);
+    cache_destroy(&c);
+}
+
+/* Two tensors over the same host memory are different storages to vkindex: a call reading one
+ * after a call wrote the other must still wait for it. */
+static void host_memory_wrapped_twice(void **state)
+{
+    (void)state;
+    enum { BYTES = 1 << 16 };
+    int32_t *mem = aligned_alloc(BYTES, BYTES);
+    assert_non_null(mem);
+    for (int i = 0; i < BYTES / 4; i++)
+        mem[i] = -1;
+    const int64_t shape[2] = {BYTES / 4 / WIDTH, WIDTH};
+    vki_tensor *a, *b;
+    vki_status st = vki_tensor_wrap_host(ctx, mem, BYTES, VKI_INT32, 2, shape, NULL, &a);
+    if (st == VKI_ERROR_UNSUPPORTED) { /* a device without VK_EXT_external_memory_host */
+        free(mem);
+        skip();
+    }
+    OK(st);
+    OK(vki_tensor_wrap_host(ctx, mem, BYTES, VKI_INT32, 2, shape, NULL, &b));
+    cache c;
+    cache_make(&c);
+    const int64_t slot = 3, zero = 0;
+    vki_tensor *to3 = index_of(&slot, 1), *to0 = index_of(&zero, 1);
+    vki_tensor *b_row3;
+    const int64_t row_shape[2] = {1, WIDTH};
+    OK(vki_tensor_view(b, 2, row_shape, NULL, 3 * WIDTH, &b_row3));
+    vki_internal_counts before;
+    vki_internal_counts_get(ctx, &before);
+    OK(vki_batch_begin(ctx));
+    OK(vki_index_copy_(a, 0, to3, c.row[1]));      /* writes row 3 of the memory through a */
+    OK(vki_index_copy_(c.layer[0], 0, to0, b_row3)); /* reads it through b: a barrier */
+    OK(vki_batch_end(ctx));
+    vki_internal_counts n = since(&before);
+    assert_int_equal(n.barriers, SUBMISSION_BARRIERS + 1);
+    static int32_t layer0[SLOTS * WIDTH];
+    OK(vki_tensor_download(c.layer[0], layer0, sizeof layer0));
+    for (int k = 0; k < WIDTH; k++)
+        assert_int_equal(layer0[k], WIDTH + k); /* row 1's values, through memory */
+    vki_tensor_destroy(b_row3);
+    vki_tensor_destroy(to3);
+    vki_tensor_destroy(to0);
+    cache_destroy(&c);
+    vki_tensor_destroy(a);
+    vki_tensor_destroy(b);
+    free(mem);
 }
 
 /* Many indices: a check pass, which needs its scratch cleared first (one fill), and a
@@ -233,6 +318,8 @@ int main(void)
         cmocka_unit_test(decode_call_is_one_dispatch),
         cmocka_unit_test(independent_calls_share_no_barrier),
         cmocka_unit_test(dependent_calls_are_ordered),
+        cmocka_unit_test(index_written_by_an_earlier_call),
+        cmocka_unit_test(host_memory_wrapped_twice),
         cmocka_unit_test(check_pass_clears_its_scratch),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,12 +26,14 @@ static const uint32_t compute_rw = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_
 static vki_status flush(vk_ctx *c);
 
 /* The submission's arena, its scratch binding on the context's scratch buffer as it is now
- * (reserve and shrink make it anew; a call's plan keeps what it uses in one binding). */
+ * (reserve and shrink make it anew; a call's plan keeps what it uses in one binding). After a
+ * sync has given back a large scratch buffer there is none until a check pass needs one: the
+ * launches that use no scratch (fused calls, copies) then have the reports bound there. */
 static vk_arena *run_arena(vk_ctx *c)
 {
-    c->run.scratch = (VkDescriptorBufferInfo){
-        c->scratch.first.buffer, 0,
-        c->scratch.size < c->window_bytes ? c->scratch.size : c->window_bytes};
+    const vk_buffer *s = c->scratch.first.buffer ? &c->scratch : &c->reports;
+    c->run.scratch = (VkDescriptorBufferInfo){s->first.buffer, 0,
+                                              s->size < c->window_bytes ? s->size : c->window_bytes};
     return &c->run;
 }
 
@@ -164,7 +166,7 @@ vki_status vk_plan_call(const vk_ctx *c, const vki_copy_op *op, vk_call_plan *p)
     int64_t slice = 1;
     for (int k = op->dim + 1; k < op->dst.ndim; k++)
         slice *= op->dst.shape[k];
-    p->gather = p->winners && dim_size <= 4 * n && (slice * op->dst.elem_size <= 16 || dim_size < n);
+    p->gather = p->winners && dim_size > 0 && dim_size <= 4 * n && (slice * op->dst.elem_size <= 16 || dim_size < n);
     /* A check pass uses the slots (and the winner map); the other calls no scratch at all. */
     p->scratch_bytes = !op->check_index || p->fused ? 0 : p->winners ? map_end : (4 * VKI_SCRATCH_WINNERS);
 error:
@@ -281,6 +283,10 @@ static vki_status record_call(vk_ctx *c, const vki_copy_op *op)
     if (!c->recording)
         TRY(vk_begin(c));
     const uint32_t slot = c->pending_count;
+    /* Its report slot starts empty whatever an earlier submission that failed after running
+     * left there (the host's write is visible to the submission). */
+    memset((char *)c->reports.first.mapped + (size_t)slot * 4 * VKI_REPORT_WORDS, 0,
+           4 * VKI_REPORT_WORDS);
     vk_prepared prepared[LAUNCHES];
     TRY(vk_prepare_call(c, run_arena(c), op, &plan, slot, slot, prepared));
     /* The submission's first barrier orders its first call; a check pass reuses scratch. */

@@ -73,6 +73,8 @@ static vki_status shader_copy(vk_ctx *c, vk_buffer *dst, vk_buffer *src, VkDevic
     TRY(vk_submit_wait(c));
 error:
     st = vk_abandon(c, st);
+    if (st != VKI_OK && !c->imported) /* a failure after the submission: it may still run */
+        c->vk.vkDeviceWaitIdle(c->device);
     if (pool)
         c->vk.vkDestroyDescriptorPool(c->device, pool, NULL);
     if (pipeline)
@@ -91,8 +93,12 @@ vki_status vk_bound_copy(void *impl, const vki_view *dst, const vki_view *src, i
     vk_ctx *c = impl;
     vki_status st = VKI_OK;
     TRY(vk_check_lost(c));
+    if (c->recording) /* vk_begin would drop a batch's queued calls */
+        return vki_fail(VKI_ERROR_INVALID_ARGUMENT, "the copy bound cannot run inside a batch");
     const VkDeviceSize bytes = vk_buffer_of(dst)->size < vk_buffer_of(src)->size
                                    ? vk_buffer_of(dst)->size : vk_buffer_of(src)->size;
+    if (bytes < 16)
+        return VKI_OK; /* nothing the copy shader can move */
     if (method == 0) {
         TRY(shader_copy(c, vk_buffer_of(dst), vk_buffer_of(src), bytes & ~(VkDeviceSize)15));
     } else {

@@ -61,7 +61,19 @@ static vk_access access_of(const vki_view *v, bool write)
     const vk_buffer *b = vk_buffer_of(v);
     uint64_t lo, hi;
     vki_view_span(v->ndim, v->shape, v->strides, v->offset, v->elem_size, &lo, &hi);
-    return (vk_access){b->first.buffer, b->first.base + lo, b->first.base + hi, write};
+    return (vk_access){b->first.buffer, b->first.base + lo, b->first.base + hi, write, b->foreign};
+}
+
+/* Whether two accesses may touch the same bytes, one of them writing. Two foreign buffers may
+ * share memory whatever their ranges (an application's buffers over one allocation, or host
+ * memory wrapped twice), so they are taken to. */
+static bool conflicts(const vk_access *a, const vk_access *b)
+{
+    if (!a->write && !b->write)
+        return false;
+    if (a->buffer == b->buffer)
+        return a->lo < b->hi && b->lo < a->hi;
+    return a->foreign && b->foreign;
 }
 
 bool vk_hazards_note(vk_hazards *h, const vki_copy_op *op, bool force)
@@ -75,11 +87,8 @@ bool vk_hazards_note(vk_hazards *h, const vki_copy_op *op, bool force)
         mine[n++] = access_of(&op->base, false);
     bool conflict = force || h->count + n > VK_TRACKED_ACCESSES;
     for (int i = 0; i < h->count && !conflict; i++)
-        for (int k = 0; k < n && !conflict; k++) {
-            const vk_access *t = &h->tracked[i];
-            conflict = (t->write || mine[k].write) && t->buffer == mine[k].buffer &&
-                       t->lo < mine[k].hi && mine[k].lo < t->hi;
-        }
+        for (int k = 0; k < n && !conflict; k++)
+            conflict = conflicts(&h->tracked[i], &mine[k]);
     if (conflict)
         h->count = 0;
     for (int k = 0; k < n; k++)

@@ -52,6 +52,8 @@ typedef struct vk_buffer {
     VkDeviceSize size;
     bool borrowed;                /* an application's VkBuffer (vki_tensor_wrap_buffer): one
                                      chunk, no memory of ours, never destroyed or mapped here */
+    bool foreign;                 /* its memory may be another buffer's too: an application's
+                                     VkBuffer, or imported host memory (vki_tensor_wrap_host) */
     VkDeviceSize chunk_bytes;
     uint32_t chunk_count;
     vk_chunk first;
@@ -167,6 +169,7 @@ typedef struct vk_access {
     VkBuffer buffer;
     VkDeviceSize lo, hi;
     bool write;
+    bool foreign; /* the buffer's memory may be another foreign buffer's (vk_buffer.foreign) */
 } vk_access;
 
 /* Accesses tracked since the last barrier, at most (then a barrier is simply recorded). */

@@ -41,7 +41,7 @@ vki_status vk_wrap_buffer(void *impl, uint64_t buffer, uint64_t offset, uint64_t
     b = vki_calloc(1, sizeof *b);
     if (!b)
         TRY(vki_fail(VKI_ERROR_OUT_OF_HOST_MEMORY, "out of host memory"));
-    *b = (vk_buffer){.size = bytes, .borrowed = true, .chunk_count = 1, .chunk_bytes = bytes,
+    *b = (vk_buffer){.size = bytes, .borrowed = true, .foreign = true, .chunk_count = 1, .chunk_bytes = bytes,
                      .first = {.buffer = (VkBuffer)(uintptr_t)buffer, .size = bytes,
                                .base = offset}};
     *storage = b;

@@ -109,6 +109,8 @@ static uint64_t launch_shape(const vk_ctx *c, const vk_launch *l, const binding_
     *lanes = *chunks = 1;
     if (l->kernel == VK_KERNEL_CHECK)
         return ((uint64_t)l->n + wg - 1) / wg;
+    if (b->rows == 0 || b->len == 0)
+        return 0; /* an empty box: nothing to run */
     /* About 4 elements per lane, moved together: a row's index arithmetic is then paid once
      * per 4 moves. A packed gather has 16 bytes of work per element already. */
     const uint64_t per_lane = l->pack > 1 ? b->len : (b->len + 3) / 4;

@@ -327,7 +327,7 @@ vki_status vk_buffer_import_host(vk_ctx *c, void *data, VkDeviceSize bytes, vk_b
 {
     vki_status st = VKI_OK;
     const VkExternalMemoryHandleTypeFlagBits handle = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
-    vk_buffer b = {.size = bytes, .chunk_count = 1, .chunk_bytes = bytes,
+    vk_buffer b = {.size = bytes, .foreign = true, .chunk_count = 1, .chunk_bytes = bytes,
                    .first = {.size = bytes}};
     VkMemoryHostPointerPropertiesEXT pointer = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
