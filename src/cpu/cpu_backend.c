@@ -130,6 +130,7 @@ typedef struct scatter_plan {
     const int64_t *idx;
     const uint32_t *idx32;      /* the index as 32-bit values, for element scatters        */
     bool prefetch;              /* prefetch destination slices ahead                       */
+    bool contiguous;            /* slices are one contiguous run in both tensors           */
     bool stream;                /* contiguous slices written with non-temporal stores      */
     int64_t dst_dim_stride, src_dim_stride; /* bytes */
     vki_loop inner;             /* dims after dim                                           */
@@ -162,8 +163,10 @@ static void copy_slice(const scatter_plan *p, char *dst, const char *src, int64_
     const vki_loop *in = &p->inner;
     if (in->ndim == 0)
         memcpy(dst, src, (size_t)p->elem_size);
-    else if (p->stream) /* one contiguous run */
+    else if (p->stream)
         vki_copy_stream(dst + b * p->elem_size, src + b * p->elem_size, (size_t)((e - b) * p->elem_size));
+    else if (p->contiguous)
+        memcpy(dst + b * p->elem_size, src + b * p->elem_size, (size_t)((e - b) * p->elem_size));
     else if (in->ndim == 1)
         vki_copy_run(dst + b * in->strides[0][0], in->strides[0][0],
                      src + b * in->strides[1][0], in->strides[1][0], e - b, p->elem_size);
@@ -318,8 +321,9 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, vki_bad_inde
 
     const int64_t slice_bytes = vki_numel(p.inner.ndim, p.inner.shape) * es;
     const int parts = parts_for(c, p.outer_count * n * slice_bytes);
-    p.stream = p.inner.ndim == 1 && p.inner.strides[0][0] == es && p.inner.strides[1][0] == es &&
-               slice_bytes >= STREAM_MIN_SLICE && p.outer_count * n * slice_bytes >= STREAM_MIN_BYTES;
+    p.contiguous = p.inner.ndim == 1 && p.inner.strides[0][0] == es && p.inner.strides[1][0] == es;
+    p.stream = p.contiguous && slice_bytes >= STREAM_MIN_SLICE &&
+               p.outer_count * n * slice_bytes >= STREAM_MIN_BYTES;
     p.prefetch = !p.stream && slice_bytes >= PREFETCH_MIN_SLICE && n > PREFETCH_AHEAD;
     uint32_t *idx32 = NULL;
     if (p.inner.ndim == 0 && dim_size <= UINT32_MAX && n > 1) {
