@@ -81,13 +81,17 @@ static void larger_than_128mib(void **state)
 
 /* Calls writing 8 MiB or more in slices of 256 bytes or more: the CPU backend writes them
  * with non-temporal stores. Slices of whole lines, and of 260 bytes (rows start anywhere in a
- * line); repeated indices. */
+ * line); repeated indices, and none. */
 static void streamed_rows(void **state)
 {
     (void)state;
     test_rng r = {seed ^ 0x5EED5ull};
     run_2d(VKI_FLOAT32, 40000, 64, 0, 36000, false, &r);
     run_2d(VKI_FLOAT16, 40000, 130, 0, 33000, false, &r);
+    /* no value twice: the CPU backend's parts then take ranges of positions, also when there
+     * are a few outer slices */
+    run_2d(VKI_FLOAT32, 36000, 64, 0, 36000, true, &r); /* every slot once */
+    run_2d(VKI_FLOAT32, 2, 300000, 1, 300000, true, &r);
 }
 
 /* A destination dim of size 0 with slices: every index is out of range, with few indices

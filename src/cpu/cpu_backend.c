@@ -8,7 +8,9 @@
  * parts own whole outer slices, or a range within every slice, or destination slots (by blocks
  * of slot numbers, so that clustered indices still spread over the parts). Parts owning slots
  * walk the index backwards and copy a slot only the first time they meet it (a bitmap of
- * written slots), so repeated indices cost no writes.
+ * written slots), so repeated indices cost no writes. When a bitmap shows that no slot is named
+ * twice, parts take ranges of index positions instead: each then reads its sources in order,
+ * which is twice as fast for rows scattered over a large tensor.
  */
 #include "../backend.h"
 #include "../error.h"
@@ -135,7 +137,7 @@ typedef struct scatter_plan {
     int64_t dst_dim_stride, src_dim_stride; /* bytes */
     vki_loop inner;             /* dims after dim                                           */
     int64_t inner_units;        /* rows of inner, or elements when inner has <= 1 dim       */
-    enum { BY_OUTER, BY_CHUNK, BY_OWNER } split; /* what each part owns (see the top)      */
+    enum { BY_OUTER, BY_CHUNK, BY_OWNER, BY_INDEX } split; /* what each part owns (the top) */
     uint8_t *written;           /* BY_OWNER: one bit per destination slot, or NULL          */
 } scatter_plan;
 
@@ -216,11 +218,13 @@ static void scatter_elements(const scatter_plan *p, char *dst, const char *src, 
 static void scatter_part(void *arg, int part, int parts)
 {
     const scatter_plan *p = arg;
-    int64_t doff, soff, ob = 0, oe = p->outer_count, ub = 0, ue = p->inner_units;
+    int64_t doff, soff, ob = 0, oe = p->outer_count, ub = 0, ue = p->inner_units, ib = 0, ie = p->n;
     if (p->split == BY_OUTER)
         split(p->outer_count, part, parts, &ob, &oe);
     else if (p->split == BY_CHUNK)
         split(p->inner_units, part, parts, &ub, &ue);
+    else if (p->split == BY_INDEX)
+        split(p->n, part, parts, &ib, &ie);
     for (int64_t o = ob; o < oe; o++) {
         outer_offsets(p, o, &doff, &soff);
         char *dst = p->dst + doff;
@@ -248,8 +252,8 @@ static void scatter_part(void *arg, int part, int parts)
             }
             continue;
         }
-        for (int64_t i = 0; i < p->n; i++) {
-            if (p->prefetch && i + PREFETCH_AHEAD < p->n)
+        for (int64_t i = ib; i < ie; i++) {
+            if (p->prefetch && i + PREFETCH_AHEAD < ie)
                 __builtin_prefetch(dst + p->idx[i + PREFETCH_AHEAD] * p->dst_dim_stride + ub, 1);
             if (p->split == BY_OWNER && slot_owner(p->idx[i], parts) != part)
                 continue;
@@ -258,6 +262,18 @@ static void scatter_part(void *arg, int part, int parts)
     }
     if (p->stream) /* the pool's hand-over then publishes the streamed lines too */
         vki_stream_fence();
+}
+
+/* Whether a value of idx (all in range) comes twice; seen: a zeroed bitmap of the slots. */
+static bool has_repeats(const int64_t *idx, int64_t n, uint8_t *seen)
+{
+    for (int64_t i = 0; i < n; i++) {
+        uint8_t *byte = &seen[idx[i] >> 3], bit = (uint8_t)(1u << (idx[i] & 7));
+        if (*byte & bit)
+            return true;
+        *byte |= bit;
+    }
+    return false;
 }
 
 /* The index as contiguous int64: the tensor's own memory when it already is, else a copy. */
@@ -341,11 +357,20 @@ static vki_status cpu_index_copy(void *impl, const vki_copy_op *op, vki_bad_inde
     else
         p.split = BY_OWNER;
     vki_status st = VKI_OK;
-    /* The bitmap pays when it is small next to the index; one outer slice only (it is per slice). */
+    /* A bitmap of slots pays when it is small next to the index. Without repeated values any
+     * split is race-free, and ranges of positions are the fastest; with them, owners use it
+     * as the written-slot bitmap (one outer slice only: it is per slice). Without it the
+     * owners' forward walk is still right, only slower. */
     uint8_t *written = NULL;
-    if (p.split == BY_OWNER && p.outer_count == 1 && dim_size / 8 <= 64 * n + 4096) {
-        written = vki_calloc((size_t)(dim_size / 16 + 1) * 2, 1);
-        p.written = written; /* without it the forward walk is still right, only slower */
+    const size_t bitmap_bytes = (size_t)(dim_size / 16 + 1) * 2;
+    if (p.split == BY_OWNER && dim_size / 8 <= 64 * n + 4096) {
+        written = vki_calloc(bitmap_bytes, 1);
+        if (written && !has_repeats(idx, n, written)) {
+            p.split = BY_INDEX;
+        } else if (written && p.outer_count == 1) {
+            memset(written, 0, bitmap_bytes);
+            p.written = written;
+        }
     }
     if (st == VKI_OK)
         vki_pool_run(c->pool, scatter_part, &p, parts);
