@@ -27,13 +27,7 @@ vki_status vki_tensor_lend(vki_context *ctx, void *data, uint64_t bytes, vki_dty
                                : vki_storage_lend(ctx, data, bytes, fn, &s);
     if (st != VKI_OK)
         return st;
-    st = vki_tensor_over(s, dtype, ndim, shape, strides, offset, fn, out);
-    if (st == VKI_OK) { /* only now: a failed wrap leaves the producer's tensor to its owner */
-        s->on_release = on_release;
-        s->release_user = user;
-    }
-    vki_storage_release(s); /* the tensor holds the reference that stays */
-    return st;
+    return vki_tensor_over_lent(s, dtype, ndim, shape, strides, offset, on_release, user, fn, out);
 }
 
 vki_status vki_tensor_wrap_host(vki_context *ctx, void *data, size_t bytes, vki_dtype dtype,

@@ -96,6 +96,13 @@ void vki_context_release(vki_context *ctx);
 vki_status vki_tensor_over(vki_storage *s, vki_dtype dtype, int ndim, const int64_t *shape,
                            const int64_t *strides, int64_t offset, const char *fn,
                            vki_tensor **out);
+/* vki_tensor_over for a storage just made around someone else's memory, which the tensor then
+ * holds alone (the caller's reference is dropped either way); on success on_release(user) (may
+ * be NULL) is called once the storage is gone, on failure never. */
+vki_status vki_tensor_over_lent(vki_storage *s, vki_dtype dtype, int ndim, const int64_t *shape,
+                                const int64_t *strides, int64_t offset,
+                                void (*on_release)(void *), void *user, const char *fn,
+                                vki_tensor **out);
 /* The descriptor of a tensor as backends see it (see backend.h). */
 vki_view vki_tensor_as_view(const vki_tensor *t);
 /* PyTorch's is_non_overlapping_and_dense, and its internal-overlap test (rule 2: elements, a

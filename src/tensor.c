@@ -132,6 +132,20 @@ vki_status vki_tensor_create(vki_context *ctx, vki_dtype dtype, int ndim, const 
     return st == VKI_OK ? vki_context_leave(ctx, tensor_create(ctx, dtype, ndim, shape, out)) : st;
 }
 
+vki_status vki_tensor_over_lent(vki_storage *s, vki_dtype dtype, int ndim, const int64_t *shape,
+                                const int64_t *strides, int64_t offset,
+                                void (*on_release)(void *), void *user, const char *fn,
+                                vki_tensor **out)
+{
+    vki_status st = vki_tensor_over(s, dtype, ndim, shape, strides, offset, fn, out);
+    if (st == VKI_OK) { /* only now: a failed wrap leaves the producer's memory to its owner */
+        s->on_release = on_release;
+        s->release_user = user;
+    }
+    vki_storage_release(s); /* the tensor holds the reference that stays */
+    return st;
+}
+
 vki_status vki_tensor_over(vki_storage *storage, vki_dtype dtype, int ndim, const int64_t *shape,
                            const int64_t *strides, int64_t offset, const char *fn,
                            vki_tensor **out)

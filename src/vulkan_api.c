@@ -50,13 +50,8 @@ vki_status vki_tensor_wrap_buffer_at(vki_context *ctx, uint64_t buffer, uint64_t
     vki_storage *s;
     if ((st = vki_storage_adopt(ctx, size, impl, fn, &s)) != VKI_OK)
         return st;
-    st = vki_tensor_over(s, dtype, ndim, shape, strides, elem_offset, fn, out);
-    if (st == VKI_OK) { /* only now: a failed wrap leaves a producer's tensor to its owner */
-        s->on_release = on_release;
-        s->release_user = user;
-    }
-    vki_storage_release(s); /* the tensor holds the reference that stays */
-    return st;
+    return vki_tensor_over_lent(s, dtype, ndim, shape, strides, elem_offset, on_release, user, fn,
+                                out);
 }
 
 vki_status vki_tensor_wrap_buffer(vki_context *ctx, VkBuffer buffer, VkDeviceSize offset,
