@@ -23,8 +23,10 @@
  *   (no tensor written, no output handle set) and vki_last_error() returns a message for it.
  *   The one exception is VKI_ERROR_DEVICE_LOST: the device failed (or could not be waited for)
  *   after work was submitted, so the tensors that call writes are undefined, as after CUDA's
- *   sticky errors. The context is then lost: every later call on it returns
- *   VKI_ERROR_DEVICE_LOST at once; destroy its tensors and the context, and make a new one.
+ *   sticky errors (though none of the call's work still runs once it has returned: host memory
+ *   it wrote is the application's again). The context is then lost: every later call on it
+ *   returns VKI_ERROR_DEVICE_LOST at once; destroy its tensors and the context, and make a new
+ *   one.
  *   In a batch, a vki_batch_end (or a transfer, which submits the queued calls first) that
  *   fails with another status has run none of the calls queued since the last submission.
  *

@@ -5,17 +5,12 @@
 #include <stdatomic.h>
 
 static atomic_llong alloc_points, vulkan_points;
-
-static long long env_point(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? atoll(v) : 0;
-}
+static atomic_llong armed[VKI_FAULT_ARM_KINDS]; /* the point armed of each kind, 0 for none */
 
 bool vki_fault_alloc(void)
 {
     long long n = atomic_fetch_add(&alloc_points, 1) + 1;
-    return n == env_point("VKI_FAULT_ALLOC");
+    return n == atomic_load(&armed[VKI_FAULT_ARM_ALLOC]);
 }
 
 static _Thread_local int injected;
@@ -23,12 +18,12 @@ static _Thread_local int injected;
 bool vki_fault_vulkan(void)
 {
     long long n = atomic_fetch_add(&vulkan_points, 1) + 1;
-    long long lost = env_point("VKI_FAULT_DEVICE_LOST");
+    long long lost = atomic_load(&armed[VKI_FAULT_ARM_DEVICE_LOST]);
     if (lost > 0 && n >= lost) {
         injected = -4; /* VK_ERROR_DEVICE_LOST */
         return true;
     }
-    if (n == env_point("VKI_FAULT_VULKAN")) {
+    if (n == atomic_load(&armed[VKI_FAULT_ARM_VULKAN])) {
         injected = -2; /* VK_ERROR_OUT_OF_DEVICE_MEMORY */
         return true;
     }
@@ -40,9 +35,17 @@ int vki_fault_vulkan_result(void)
     return injected;
 }
 
-/* Exported from fault-injection builds: the points passed so far, and a reset of the counts. */
+/* Exported from fault-injection builds: arming a point (a VKI_FAULT_ARM_ kind; n 0 disarms),
+ * the points passed so far, and a reset of the counts. */
+__attribute__((visibility("default"))) void vki_fault_arm(int kind, long long n);
 __attribute__((visibility("default"))) void vki_fault_points(long long *alloc, long long *vulkan);
 __attribute__((visibility("default"))) void vki_fault_reset(void);
+
+void vki_fault_arm(int kind, long long n)
+{
+    if (kind >= 0 && kind < VKI_FAULT_ARM_KINDS)
+        atomic_store(&armed[kind], n);
+}
 
 void vki_fault_points(long long *alloc, long long *vulkan)
 {

@@ -8,6 +8,8 @@
  * message, nothing crashes or hangs or leaks (the sanitizer build checks), a call that reports
  * an error other than VKI_ERROR_DEVICE_LOST has changed nothing, a lost context answers
  * VKI_ERROR_DEVICE_LOST at once, and afterwards the context (or, once lost, a new one) works.
+ * VKI_TEST_ONLY=NAME runs one test (e.g. device_loss), VKI_TEST_POINT=N only the run that fails
+ * at point N (a failure names its point).
  */
 #include "common.h"
 #ifdef VKI_TEST_DLPACK
@@ -17,26 +19,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* Exported by fault-injection builds of the library (src/fault.c). */
+/* Exported by fault-injection builds of the library (src/fault.c); the kinds are fault.h's. */
+enum { ARM_ALLOC, ARM_VULKAN, ARM_DEVICE_LOST };
+void vki_fault_arm(int kind, long long n);
 void vki_fault_points(long long *alloc, long long *vulkan);
 void vki_fault_reset(void);
 
-static const char *fault_var; /* the variable of the walk in progress */
-static char fault_value[32];
+static const char *fault_var; /* the name of the walk in progress (NULL: none) */
+static int fault_kind;        /* what it arms */
+static char fault_value[32];  /* the point armed, as text for messages */
+static long long fault_point;
 static int lost_seen, failures_seen;
 static vki_backend expected_backend; /* what the run without injection got */
 
+/* Arming is a call, not an environment variable: lavapipe reads the environment from its own
+ * threads (still running after an injected device loss), which setenv would race with. */
 static void injection_on(void)
 {
     if (fault_var)
-        setenv(fault_var, fault_value, 1);
+        vki_fault_arm(fault_kind, fault_point);
 }
 
 static void injection_off(void)
 {
     if (fault_var)
-        unsetenv(fault_var);
+        vki_fault_arm(fault_kind, 0);
 }
 
 /* Checks a status: OK, or an error with a message. Returns whether it is OK. */
@@ -49,8 +58,8 @@ static bool status_ok(vki_status st, const char *what)
         lost_seen = 1;
     const char *m = vki_last_error();
     if (!m || !*m)
-        fail_msg("%s failed with %s and no message (%s=%s)", what, vki_status_string(st),
-                 fault_var ? fault_var : "-", fault_value);
+        fail_msg("%s failed with %s and no message (%s fault at point %s)", what,
+                 vki_status_string(st), fault_var ? fault_var : "-", fault_value);
     return false;
 }
 
@@ -86,8 +95,9 @@ static void copy_step(const char *what, vki_tensor *written, size_t bytes, vki_s
     if (st != VKI_ERROR_DEVICE_LOST && before) {
         void *after = snapshot(written, bytes);
         if (after && memcmp(before, after, bytes))
-            fail_msg("%s failed with %s (%s=%s) but changed the tensor it writes", what,
-                     vki_status_string(st), fault_var ? fault_var : "-", fault_value);
+            fail_msg("%s failed with %s (%s fault at point %s) but changed the tensor it "
+                     "writes", what, vki_status_string(st), fault_var ? fault_var : "-",
+                     fault_value);
         free(after);
     }
     free(before);
@@ -137,7 +147,8 @@ static void host_memory_step(vki_context *ctx, const tensors *t)
         vki_status st = vki_index_copy_(wrapped, 0, t->idx, t->src);
         if (!status_ok(st, "index_copy_ on host memory") && st != VKI_ERROR_DEVICE_LOST &&
             memcmp(before, host, sizeof before))
-            fail_msg("a failed call changed host memory (%s=%s)", fault_var, fault_value);
+            fail_msg("a failed call changed host memory (%s fault at point %s)", fault_var,
+                     fault_value);
     }
     vki_tensor_destroy(wrapped);
     free(host);
@@ -187,14 +198,15 @@ static void scenario(void)
         injection_off();
         /* A host allocation that fails while the device is chosen is out of host memory:
          * never "no device", which would also send AUTO to the CPU in silence. */
-        if (fault_var && !strcmp(fault_var, "VKI_FAULT_ALLOC"))
+        if (fault_var && fault_kind == ARM_ALLOC)
             assert_int_equal(created, VKI_ERROR_OUT_OF_HOST_MEMORY);
         return;
     }
     if (!fault_var)
         expected_backend = vki_context_backend(ctx);
     else if (vki_context_backend(ctx) != expected_backend)
-        fail_msg("with %s=%s the context fell back to another backend", fault_var, fault_value);
+        fail_msg("with a %s fault at point %s the context fell back to another backend",
+                 fault_var, fault_value);
     tensors t = {0};
     float grid[24], rows[12];
     for (int i = 0; i < 24; i++)
@@ -237,7 +249,8 @@ static void scenario(void)
         if (!status_ok(st, "a strided upload") && st != VKI_ERROR_DEVICE_LOST && before) {
             void *after = snapshot(t.self, sizeof grid);
             if (after && memcmp(before, after, sizeof grid))
-                fail_msg("a failed upload changed the tensor (%s=%s)", fault_var, fault_value);
+                fail_msg("a failed upload changed the tensor (%s fault at point %s)", fault_var,
+                         fault_value);
             free(after);
         }
         free(before);
@@ -289,14 +302,15 @@ static void scenario(void)
     vki_context_destroy(ctx);
 }
 
-/* Runs the scenario once per point of the kind the variable injects into. */
-static void walk_scenario(const char *var, int vulkan_points, void (*run)(void))
+/* Runs the scenario once per point of the kind armed (var names it in messages). */
+static void walk_scenario(const char *var, int kind, void (*run)(void))
 {
     fault_var = NULL;
     long long alloc = 0, vulkan = 0;
     vki_fault_reset();
     run();
     vki_fault_points(&alloc, &vulkan);
+    const bool vulkan_points = kind != ARM_ALLOC;
     const long long points = vulkan_points ? vulkan : alloc;
     if (vulkan_points && vulkan == 0) {
         printf("# %s: no Vulkan calls on this backend\n", var);
@@ -304,8 +318,12 @@ static void walk_scenario(const char *var, int vulkan_points, void (*run)(void))
     }
     assert_true(points > 0);
     int runs_with_failures = 0;
-    for (long long n = 1; n <= points; n++) {
+    const char *only = getenv("VKI_TEST_POINT");
+    const long long first = only && *only ? atoll(only) : 1, last = only && *only ? first : points;
+    for (long long n = first; n <= last; n++) {
         fault_var = var;
+        fault_kind = kind;
+        fault_point = n;
         snprintf(fault_value, sizeof fault_value, "%lld", n);
         failures_seen = 0;
         vki_fault_reset();
@@ -317,27 +335,91 @@ static void walk_scenario(const char *var, int vulkan_points, void (*run)(void))
     fflush(stdout);
 }
 
-static void walk(const char *var, int vulkan_points)
+static void walk(const char *var, int kind)
 {
-    walk_scenario(var, vulkan_points, scenario);
+    walk_scenario(var, kind, scenario);
 }
 
 static void host_allocations(void **state)
 {
     (void)state;
-    walk("VKI_FAULT_ALLOC", 0);
+    walk("allocation", ARM_ALLOC);
 }
 
 static void vulkan_calls(void **state)
 {
     (void)state;
-    walk("VKI_FAULT_VULKAN", 1);
+    walk("Vulkan call", ARM_VULKAN);
 }
 
 static void device_loss(void **state)
 {
     (void)state;
-    walk("VKI_FAULT_DEVICE_LOST", 1);
+    walk("device loss", ARM_DEVICE_LOST);
+}
+
+/* A wait that fails loses the context, but the call returns only once its submission is over:
+ * after it, the device writes nothing more (the host memory it wrote is the application's
+ * again). The call is large enough to be still running when a wait fails at once, and it
+ * writes host memory in place, which the test reads the moment the call returns. */
+static void lost_wait_leaves_nothing_running(void **state)
+{
+    (void)state;
+    enum { ROWS = 8192, COLS = 256, BLOCK = 65536 };
+    const size_t bytes = (size_t)ROWS * COLS * sizeof(float);
+    float *host = aligned_alloc(BLOCK, bytes), *rows = malloc(bytes), *want = malloc(bytes);
+    int64_t *order = malloc(ROWS * sizeof *order);
+    for (int64_t i = 0; i < ROWS; i++)
+        order[i] = (i * 4099) % ROWS; /* every row once, out of order */
+    for (size_t k = 0; k < (size_t)ROWS * COLS; k++)
+        rows[k] = (float)k;
+    for (int64_t i = 0; i < ROWS; i++)
+        memcpy(want + order[i] * COLS, rows + i * COLS, COLS * sizeof(float));
+    bool found = false, skipped = false;
+    for (long long n = 1; !found && !skipped; n++) {
+        vki_context *ctx = NULL;
+        OK(vki_context_create(NULL, &ctx));
+        if (vki_context_backend(ctx) != VKI_BACKEND_VULKAN) { /* nothing runs behind it */
+            vki_context_destroy(ctx);
+            skipped = true;
+            break;
+        }
+        vki_tensor *src = make_tensor(ctx, VKI_FLOAT32, 2, (int64_t[]){ROWS, COLS}, rows);
+        vki_tensor *idx = make_tensor(ctx, VKI_INT64, 1, (int64_t[]){ROWS}, order);
+        vki_tensor *self = NULL;
+        memset(host, 0, bytes);
+        vki_status st = vki_tensor_wrap_host(ctx, host, bytes, VKI_FLOAT32, 2,
+                                             (int64_t[]){ROWS, COLS}, NULL, &self);
+        if (st == VKI_ERROR_UNSUPPORTED) { /* no host memory in place on this device */
+            vki_tensor_destroy(src);
+            vki_tensor_destroy(idx);
+            vki_context_destroy(ctx);
+            skipped = true;
+            break;
+        }
+        OK(st);
+        vki_fault_reset();
+        vki_fault_arm(ARM_DEVICE_LOST, n);
+        st = vki_index_copy_(self, 0, idx, src);
+        vki_fault_arm(ARM_DEVICE_LOST, 0);
+        if (st == VKI_ERROR_DEVICE_LOST && strstr(vki_last_error(), "vkWaitForFences")) {
+            found = true;
+            if (memcmp(host, want, bytes))
+                fail_msg("the call returned with the device still writing (point %lld)", n);
+        } else if (st == VKI_OK) {
+            fail_msg("the call passed no failing wait (%lld points)", n - 1);
+        }
+        vki_tensor_destroy(self);
+        vki_tensor_destroy(src);
+        vki_tensor_destroy(idx);
+        vki_context_destroy(ctx);
+    }
+    free(order);
+    free(want);
+    free(rows);
+    free(host);
+    if (skipped)
+        skip();
 }
 
 #ifdef VKI_TEST_INTEROP
@@ -416,7 +498,7 @@ static void interop_allocations(void **state)
 {
     (void)state;
     app_setup();
-    walk_scenario("VKI_FAULT_ALLOC", 0, interop_scenario);
+    walk_scenario("allocation", ARM_ALLOC, interop_scenario);
     app_teardown();
 }
 
@@ -424,7 +506,7 @@ static void interop_vulkan_calls(void **state)
 {
     (void)state;
     app_setup();
-    walk_scenario("VKI_FAULT_VULKAN", 1, interop_scenario);
+    walk_scenario("Vulkan call", ARM_VULKAN, interop_scenario);
     app_teardown();
 }
 #endif
@@ -435,10 +517,23 @@ int main(void)
         cmocka_unit_test(host_allocations),
         cmocka_unit_test(vulkan_calls),
         cmocka_unit_test(device_loss),
+        cmocka_unit_test(lost_wait_leaves_nothing_running),
 #ifdef VKI_TEST_INTEROP
         cmocka_unit_test(interop_allocations),
         cmocka_unit_test(interop_vulkan_calls),
 #endif
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const char *only = getenv("VKI_TEST_ONLY");
+    if (only && *only)
+        cmocka_set_test_filter(only);
+    if (cmocka_run_group_tests(tests, NULL, NULL) == 0)
+        return 0;
+    /* A failed check leaves its run half way, so what the run made is never destroyed: end
+     * before the sanitizer's leak report, which would push the failure out of the log's tail. */
+    if (fault_var)
+        printf("# the failing run: %s fault at point %s (VKI_TEST_POINT=%s replays it alone)\n",
+               fault_var, fault_value, fault_value);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(1);
 }

@@ -3,8 +3,9 @@
  * and what a failure means at each point. Before vkQueueSubmit nothing has run, so a failure
  * (the validation layer's too, looked at before submitting) changes nothing. After it the
  * device may have written anything the submission writes: a wait that fails is retried once,
- * and if it fails again the context is lost (every later call returns VKI_ERROR_DEVICE_LOST
- * at once, and destroying waits for the device before it frees anything).
+ * and if it fails again the context is lost, once a last wait has seen the submission end (so
+ * that nothing of the call runs after it returns; every later call returns
+ * VKI_ERROR_DEVICE_LOST at once, and destroying waits for the device before it frees anything).
  */
 #include "vk_internal.h"
 
@@ -186,8 +187,13 @@ static vki_status wait_done(vk_ctx *c)
     VkResult r = VK_TRY(c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
     if (r != VK_SUCCESS && r != VK_ERROR_DEVICE_LOST)
         r = VK_TRY(c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX));
-    if (r != VK_SUCCESS)
+    if (r != VK_SUCCESS) {
+        /* The submission may still be running (a device that reports a failed wait is not
+         * always gone): one last wait, made even under fault injection, so that no work of
+         * this call outlives it. A device that is really lost answers at once. */
+        c->vk.vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX);
         TRY(lose(c, r, "vkWaitForFences"));
+    }
     if (VK_TRY(c->vk.vkResetFences(c->device, 1, &c->fence)) != VK_SUCCESS) {
         /* The work is done; only the fence cannot be used again. */
         c->vk.vkDestroyFence(c->device, c->fence, NULL);
