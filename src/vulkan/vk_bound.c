@@ -72,9 +72,7 @@ static vki_status shader_copy(vk_ctx *c, vk_buffer *dst, vk_buffer *src, VkDevic
     }
     TRY(vk_submit_wait(c));
 error:
-    st = vk_abandon(c, st);
-    if (st != VKI_OK && !c->imported) /* a failure after the submission: it may still run */
-        c->vk.vkDeviceWaitIdle(c->device);
+    st = vk_abandon(c, st); /* (a failed wait has seen the submission end: see vk_command.c) */
     if (pool)
         c->vk.vkDestroyDescriptorPool(c->device, pool, NULL);
     if (pipeline)
