@@ -406,6 +406,19 @@ static void lost_wait_leaves_nothing_running(void **state)
             found = true;
             if (memcmp(host, want, bytes))
                 fail_msg("the call returned with the device still writing (point %lld)", n);
+            assert_string_equal(vki_last_error(),
+                                "vkWaitForFences failed with VK_ERROR_DEVICE_LOST after the work "
+                                "was submitted: the call may have been carried out in part, the "
+                                "tensors it writes are undefined, and the context can no longer "
+                                "be used");
+            vki_tensor *x = NULL; /* and every later call says so at once */
+            assert_int_equal(vki_tensor_create(ctx, VKI_FLOAT32, 1, (int64_t[]){1}, &x),
+                             VKI_ERROR_DEVICE_LOST);
+            assert_string_equal(vki_last_error(),
+                                "vki_tensor_create: the Vulkan device of this context is lost "
+                                "(vkWaitForFences failed with VK_ERROR_DEVICE_LOST after the work "
+                                "was submitted); destroy the context and its tensors, and create "
+                                "a new one");
         } else if (st == VKI_OK) {
             fail_msg("the call passed no failing wait (%lld points)", n - 1);
         }
